@@ -1,0 +1,141 @@
+// `npm run plan -- <stack> [--out DIR] [--secret KEY=FILE ...]`
+// Evaluates index.ts for a stack under the mock engine, prints the resource tree and writes every
+// rendered file into a folder, so that a reviewer can diff a change without the Pulumi CLI.
+import * as fs from "fs";
+import * as path from "path";
+
+import { scriptOfRootCommand } from "../components/hostCommand";
+import { evaluateProgram, type Evaluation, type RecordedResource } from "./evaluate";
+import { loadStack } from "./stackFiles";
+
+const REPOSITORY = path.resolve(__dirname, "..");
+const MASK = "[secret]";
+
+interface PlanArguments {
+    stack: string;
+    out: string;
+    secrets: Record<string, string>;
+}
+
+function parseArguments(argv: readonly string[]): PlanArguments {
+    const usage = "usage: npm run plan -- <stack> [--out DIR] [--secret KEY=FILE ...]";
+    let stack: string | undefined;
+    let out: string | undefined;
+    const secrets: Record<string, string> = {};
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        if (arg === "--out") {
+            out = argv[++i];
+        } else if (arg === "--secret") {
+            const [key, file] = (argv[++i] ?? "").split("=", 2);
+            if (!key || !file) {
+                throw new Error(`--secret expects KEY=FILE, such as --secret sshPrivateKey=$HOME/.ssh/id_ed25519\n${usage}`);
+            }
+            secrets[key] = fs.readFileSync(file, "utf8");
+        } else if (!arg.startsWith("-") && stack === undefined) {
+            stack = arg;
+        } else {
+            throw new Error(`unexpected argument ${JSON.stringify(arg)}\n${usage}`);
+        }
+    }
+    if (stack === undefined) {
+        throw new Error(`missing stack name\n${usage}`);
+    }
+    return { stack, out: out ?? path.join(REPOSITORY, "plan", stack), secrets };
+}
+
+/** Short name of a type token: `docker:index/container:Container` becomes `docker:Container`. */
+function shortType(type: string): string {
+    const [pkg, module, kind] = type.split(":");
+    return module.startsWith("index/") ? `${pkg}:${kind}` : type;
+}
+
+/** Prints resources as a tree by parent, children sorted by type and name so the output is stable. */
+export function resourceTree(resources: readonly RecordedResource[]): string {
+    const byParent = new Map<string, RecordedResource[]>();
+    for (const resource of resources) {
+        const siblings = byParent.get(resource.parent) ?? [];
+        siblings.push(resource);
+        byParent.set(resource.parent, siblings);
+    }
+    const lines: string[] = [];
+    const walk = (parent: string, depth: number) => {
+        const children = [...(byParent.get(parent) ?? [])]
+            .sort((a, b) => `${a.type} ${a.name}`.localeCompare(`${b.type} ${b.name}`));
+        for (const child of children) {
+            lines.push(`${"  ".repeat(depth)}${shortType(child.type)}  ${child.name}`);
+            walk(child.urn, depth + 1);
+        }
+    };
+    const roots = resources.filter((r) => !resources.some((other) => other.urn === r.parent)).map((r) => r.parent);
+    for (const root of [...new Set(roots)].sort()) {
+        walk(root, 0);
+    }
+    return lines.join("\n") + "\n";
+}
+
+/** Environment lines with the values of secret variables masked. */
+function maskedEnvironment(envs: unknown): string {
+    const lines = Array.isArray(envs) ? envs.map(String) : [];
+    return lines
+        .map((line) => {
+            const name = line.slice(0, line.indexOf("="));
+            return /(_PASSWORD|_SECRET)$/.test(name) ? `${name}=${MASK}` : line;
+        })
+        .sort()
+        .join("\n") + "\n";
+}
+
+/** The files a reviewer reads: path relative to the plan folder, and content. */
+export function renderedFiles(evaluation: Evaluation): Map<string, string> {
+    const files = new Map<string, string>();
+    files.set("resources.txt", resourceTree(evaluation.resources));
+
+    for (const resource of evaluation.resources) {
+        if (resource.type === "docker:index/container:Container") {
+            const name = String(resource.inputs.name);
+            if (resource.inputs.envs !== undefined) {
+                files.set(`containers/${name}.env`, maskedEnvironment(resource.inputs.envs));
+            }
+            const uploads = Array.isArray(resource.inputs.uploads) ? resource.inputs.uploads as { file: string; content: string }[] : [];
+            uploads.forEach((upload, index) => {
+                const secret = resource.secretPaths.some((p) => p === "uploads" || p.startsWith(`uploads.${index}`));
+                files.set(`containers/${name}${upload.file}`, secret ? `${MASK}\n` : upload.content);
+            });
+        }
+        if (resource.type === "command:local:Command" || resource.type === "command:remote:Command") {
+            for (const phase of ["create", "delete"] as const) {
+                const commandLine = String(resource.inputs[phase] ?? "");
+                files.set(`host/${resource.name}.${phase}.sh`, scriptOfRootCommand(commandLine) ?? commandLine);
+            }
+        }
+    }
+
+    const outputs = Object.fromEntries(Object.entries(evaluation.outputs)
+        .map(([key, value]) => [key, evaluation.secretOutputs.includes(key) ? MASK : value]));
+    files.set("outputs.json", JSON.stringify(outputs, null, 2) + "\n");
+    return files;
+}
+
+async function main(): Promise<void> {
+    const args = parseArguments(process.argv.slice(2));
+    const evaluation = await evaluateProgram(loadStack(REPOSITORY, args.stack, args.secrets));
+    const files = renderedFiles(evaluation);
+
+    fs.rmSync(args.out, { recursive: true, force: true });
+    for (const [relative, content] of files) {
+        const target = path.join(args.out, relative);
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        fs.writeFileSync(target, content);
+    }
+    process.stdout.write(files.get("resources.txt") ?? "");
+    process.stdout.write(`\n${files.size} files written to ${path.relative(process.cwd(), args.out) || "."}\n`);
+    process.stdout.write("TLS keys and certificates in the plan are placeholders; `pulumi up` generates the real ones.\n");
+}
+
+if (require.main === module) {
+    main().catch((err: Error) => {
+        process.stderr.write(`plan failed: ${err.message}\n`);
+        process.exit(1);
+    });
+}
