@@ -3,10 +3,10 @@ import * as net from "net";
 
 import { checkProvidedCertificate } from "./tlsCheck";
 
-/** How Jitsi Meet is installed on the host. */
+/** Install mode of Jitsi Meet on the host. */
 export type InstallMode = "docker" | "classic";
 
-/** Where the TLS certificate comes from. */
+/** Source of the TLS certificate. */
 export type TlsMode = "selfSigned" | "provided";
 
 /** Key algorithm for generated keys. */
@@ -75,7 +75,7 @@ export interface JitsiConfig {
     readonly jvbPort: number;
     /** Subnet of the Docker network that the containers share. */
     readonly dockerSubnet: string;
-    /** Host directory that holds the containers' bind-mounted configuration. */
+    /** Host directory that contains the containers' bind-mounted configuration. */
     readonly configDir: string;
     /** Whether the host firewall (ufw) is managed. */
     readonly firewall: boolean;
@@ -247,7 +247,7 @@ class Reader {
     }
 
     /**
-     * Whether `key` holds a value other than its default. The Pulumi CLI fills in the defaults
+     * Whether `key` has a value other than its default. The Pulumi CLI fills in the defaults
      * from Pulumi.yaml, so a value equal to the default may never have been set by the user.
      */
     setToNonDefault(key: string, fallback?: string | number | boolean): boolean {

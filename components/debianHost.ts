@@ -5,7 +5,7 @@ import { hostCommand, type HostConnection } from "./hostCommand";
 import { renderDockerHostScripts, type HostScript } from "./render/hostScripts";
 
 export interface DebianHostArgs {
-    /** Where the scripts run: the local machine or a remote host over SSH. */
+    /** Target of the scripts: the local machine or a remote host over SSH. */
     readonly connection: HostConnection;
     /** SSH port that the firewall keeps open. Default: 22. */
     readonly sshPort?: number;

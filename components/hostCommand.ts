@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 import type { SshHost } from "./config";
 
-/** Where host scripts run: the machine that runs Pulumi, or a remote host over SSH. */
+/** Target of the host scripts: the machine that runs Pulumi, or a remote host over SSH. */
 export type HostConnection =
     | { readonly kind: "local" }
     | { readonly kind: "remote"; readonly connection: command.types.input.remote.ConnectionArgs };

@@ -5,7 +5,7 @@ import { hostCommand, type HostConnection } from "./hostCommand";
 import { renderHostsScript, type HostScript } from "./render/hostsFile";
 
 export interface HostsEntryArgs {
-    /** Where the hosts file is: the local machine or a remote host over SSH. */
+    /** Machine of the hosts file: the local machine or a remote host over SSH. */
     readonly connection: HostConnection;
     /** Path of the hosts file. Default: /etc/hosts. */
     readonly file?: string;

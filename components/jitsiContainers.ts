@@ -37,9 +37,9 @@ export class JitsiContainers extends pulumi.ComponentResource {
         const childOpts = { parent: this, provider: args.provider };
 
         // 32 letters and digits are about 190 bits. A password changes only when its resource is
-        // replaced; prosody registers the accounts again from the environment at every start, so
+        // replaced. Prosody registers the accounts again from the environment at every start, so
         // the replaced containers agree on the new password.
-        // The provider marks `result` secret as well; wrapping it here keeps it secret whatever the engine does.
+        // The provider marks `result` secret too, and the wrapper keeps it secret under any engine.
         const password = (service: string) => pulumi.secret(
             new random.RandomPassword(`${name}-${service}-password`, { length: 32, special: false }, { parent: this }).result);
         const passwords = {

@@ -59,7 +59,7 @@ export class JitsiDeployment extends pulumi.ComponentResource {
                 ? "unix:///var/run/docker.sock"
                 : `ssh://${config.host.user}@${config.host.address}:${config.host.port}`,
             // NOTE: the Docker provider connects through the local OpenSSH client, so the key must
-            // also be available to it (ssh-agent or ~/.ssh/config); sshPrivateKey serves the host scripts.
+            // also be in ssh-agent or ~/.ssh/config. The sshPrivateKey secret reaches only the host scripts.
             sshOpts: config.host === undefined ? undefined : ["-o", "BatchMode=yes"],
         }, { parent: this, dependsOn: host.ready });
 

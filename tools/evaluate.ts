@@ -68,7 +68,7 @@ function unwrapSecrets(value: unknown, at: string, secretPaths: string[]): unkno
     return value;
 }
 
-/** Output values that the mocks add to a resource's inputs, so that dependent code sees them. */
+/** Computes the output values that the mocks add to a resource's inputs, for the code that reads them. */
 function computedState(type: string, name: string, inputs: Record<string, unknown>, tls: TlsMode): Record<string, unknown> {
     const digest = crypto.createHash("sha256").update(`${type}/${name}`).digest("hex");
     switch (type) {

@@ -86,7 +86,7 @@ function maskedEnvironment(envs: unknown): string {
         .join("\n") + "\n";
 }
 
-/** The files a reviewer reads: path relative to the plan folder, and content. */
+/** Renders the files a reviewer reads, by path relative to the plan folder. */
 export function renderedFiles(evaluation: Evaluation): Map<string, string> {
     const files = new Map<string, string>();
     files.set("resources.txt", resourceTree(evaluation.resources));

@@ -4,7 +4,7 @@ import * as path from "path";
 
 import * as yaml from "js-yaml";
 
-/** What the mock engine needs to evaluate one stack. */
+/** Input of the mock engine for one stack. */
 export interface StackInput {
     readonly project: string;
     readonly stack: string;

@@ -14,7 +14,7 @@ export function releaseNumber(tag: string): number {
     return Infinity;
 }
 
-/** What the containers of one release expect from the program. */
+/** Container traits of one release that the program depends on. */
 export interface ReleaseTraits {
     /** Port the web container serves plain HTTP on. */
     readonly webHttpPort: number;

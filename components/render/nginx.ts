@@ -9,7 +9,7 @@ export const PROXY_PATHS = {
 } as const;
 
 export interface NginxOptions {
-    /** Public domain that the server blocks answer for. */
+    /** Public domain, the server_name of both server blocks. */
     readonly domain: string;
     /** Host port that clients use for HTTPS; the redirect names it when it is not 443. */
     readonly publicHttpsPort: number;
@@ -41,7 +41,7 @@ const INTERMEDIATE_CIPHERS = [
     "ECDHE-RSA-CHACHA20-POLY1305",
 ].join(":");
 
-// BOSH holds a request open for up to 60 s and an idle websocket sends a ping every few minutes,
+// BOSH keeps a request open for up to 60 s and an idle websocket sends a ping every few minutes,
 // so nginx's 60 s default read timeout would cut live sessions.
 const LONG_POLL_TIMEOUT = "900s";
 

@@ -73,7 +73,8 @@ export function publicUrl(domain: string, httpsPort: number): string {
 }
 
 function sorted(environment: Record<string, string>): Record<string, string> {
-    return Object.fromEntries(Object.entries(environment).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    const names = Object.keys(environment).sort();
+    return Object.fromEntries(names.map((name) => [name, environment[name]]));
 }
 
 /** Renders the four container specs, prosody first because the others log in to it. */

@@ -31,7 +31,8 @@ describe("Pulumi.yaml config schema", () => {
 
     it("describes and types every key", () => {
         for (const [key, schema] of Object.entries(project.config)) {
-            assert.ok(schema.description && schema.description.length > 20, `${key} has no description`);
+            assert.ok(schema.description, `${key} has no description`);
+            assert.ok(schema.description.length > 20, `${key} has a description of under 20 characters`);
             assert.ok(["string", "integer", "boolean", "array"].includes(String(schema.type)), `${key} has type ${String(schema.type)}`);
         }
     });
