@@ -20,7 +20,7 @@ export interface DockerHostOptions {
     readonly httpPort: number;
     readonly httpsPort: number;
     readonly jvbPort: number;
-    /** Absolute path of the host directory that holds the containers' bind-mounted configuration. */
+    /** Absolute path of the host directory that contains the containers' bind-mounted configuration. */
     readonly configDir: string;
     /** Whether the host firewall (ufw) is managed. */
     readonly firewall: boolean;
@@ -88,7 +88,7 @@ export function bash(source: TemplateStringsArray): string {
 export interface ScriptParts {
     readonly step: string;
     readonly action: "create" | "delete";
-    /** What to check when the script fails; printed with the failing line. */
+    /** Advice on what to check, printed with the failing line when the script fails. */
     readonly failureHint: string;
     /** `readonly` assignments from bashConstant. */
     readonly constants: readonly string[];
@@ -229,11 +229,11 @@ function normalizeDirectory(directory: string): string {
 // --- packages ---------------------------------------------------------------------------------
 
 /**
- * Packages that the other steps need. docker.io is installed without its Recommends, which
- * would add needrestart (it restarts services after upgrades) and git. The two that matter are
- * named here: apparmor, because containerd confines containers with Docker's default AppArmor
- * profile only when apparmor_parser exists, and ca-certificates, which Docker needs to pull
- * images over TLS.
+ * Returns the packages that the steps need. docker.io is installed without its Recommends,
+ * which would add needrestart (it restarts services after upgrades) and git. Two of them are
+ * named here instead. Docker before 23.0 (Debian 12 ships 20.10) fails to start containers
+ * on a kernel with AppArmor enabled, as Debian's is, when apparmor_parser is missing, so
+ * apparmor is installed. ca-certificates lets Docker pull images over TLS.
  */
 function requiredPackages(firewall: boolean): string[] {
     const packages = ["docker.io", "apparmor", "ca-certificates", "procps"];
@@ -301,16 +301,23 @@ wait_for_apt_locks() {
     done
 }
 
-# Runs "apt-get update" and "apt-get ARGS", up to APT_ATTEMPTS times with a pause between tries.
-# Callers run this in an "if" or "||" context, where errexit is off, so each status is checked.
+# Runs "apt-get ARGS", up to APT_ATTEMPTS times with a pause between tries. With --update as the
+# first argument, each try runs "apt-get update" first. Callers run this in an "if" or "||"
+# context, where errexit is off, so each status is checked.
 run_apt_get() {
-    local attempt
+    local attempt update=no
+    if [[ "$1" == --update ]]; then
+        update=yes
+        shift
+    fi
     for ((attempt = 1; attempt <= APT_ATTEMPTS; attempt++)); do
         if ! wait_for_apt_locks; then
             return 1
         fi
-        if apt-get "\${APT_OPTIONS[@]}" update && apt-get "\${APT_OPTIONS[@]}" "$@"; then
-            return 0
+        if [[ "$update" == no ]] || apt-get "\${APT_OPTIONS[@]}" update; then
+            if apt-get "\${APT_OPTIONS[@]}" "$@"; then
+                return 0
+            fi
         fi
         if ((attempt < APT_ATTEMPTS)); then
             echo "\${STEP}: apt-get $* failed (attempt \${attempt} of \${APT_ATTEMPTS}); retrying in \${APT_RETRY_PAUSE_SECONDS} s"
@@ -346,7 +353,7 @@ else
     echo "\${STEP}: installing \${missing[*]}"
     before="$(list_installed_packages)"
     install_status=0
-    run_apt_get install -y --no-install-recommends "\${missing[@]}" || install_status=$?
+    run_apt_get --update install -y --no-install-recommends "\${missing[@]}" || install_status=$?
     # Record what was installed even after a failure, so that delete can remove a partial install.
     after="$(list_installed_packages)"
     installed="$(comm -13 <(printf '%s\n' "$before") <(printf '%s\n' "$after"))"
@@ -379,28 +386,19 @@ fi
  * Delete removes the packages that create installed, dependencies included, and nothing else.
  * It uses "apt-get remove", not purge, so configuration files and Docker's data under
  * /var/lib/docker (images, volumes) stay. Packages that were installed before create ran are
- * never in the record. A recorded package that a package installed later depends on is kept,
- * because removing it would remove that package too.
+ * never in the record. A recorded package stays when removing it would also remove a package
+ * outside the record, such as one installed later that depends on it. apt-get's own dry run
+ * decides that, so alternatives ("a | b") count as apt counts them.
  */
 const PACKAGES_DELETE_BODY = bash`
-# Prints the installed packages that depend on package $1 (Depends or Pre-Depends).
-list_installed_dependents() {
-    apt-cache rdepends --installed --no-recommends --no-suggests --no-conflicts --no-breaks \
-        --no-replaces --no-enhances "$1" |
-        tail -n +3 |
-        sed -e 's/^[ |]*//' -e "s/:\${NATIVE_ARCHITECTURE}\$//" |
-        sort -u
+# Prints the packages that "apt-get remove" of the given packages would remove.
+simulate_removal() {
+    apt-get -s remove "$@" | awk '$1 == "Remv" { print $2 }' | sed "s/:\${NATIVE_ARCHITECTURE}\$//" | sort -u
 }
 
-contains() {
-    local item="$1" element
-    shift
-    for element in "$@"; do
-        if [[ "$element" == "$item" ]]; then
-            return 0
-        fi
-    done
-    return 1
+# Prints the packages outside the candidates that removing the given packages would remove.
+list_extra_removals() {
+    comm -23 <(simulate_removal "$@") <(printf '%s\n' "\${candidates[@]}" | sort -u)
 }
 
 if [[ ! -f "$STATE_FILE" ]]; then
@@ -416,41 +414,31 @@ while IFS= read -r package; do
     fi
 done <"$STATE_FILE"
 
-# Drop every candidate that an installed package outside the candidates depends on, until no
-# candidate is dropped.
-dropped=yes
-while [[ "$dropped" == yes ]]; do
-    dropped=no
+# Usually nothing outside the record depends on it and one dry run suffices. Otherwise each
+# candidate whose removal takes another package with it is kept, until the rest can go alone.
+while ((\${#candidates[@]} > 0)); do
+    extras="$(list_extra_removals "\${candidates[@]}")"
+    if [[ -z "$extras" ]]; then
+        break
+    fi
     remaining=()
     for package in "\${candidates[@]}"; do
-        dependent=""
-        while IFS= read -r name; do
-            if [[ -n "$name" ]] && ! contains "$name" "\${candidates[@]}"; then
-                dependent="$name"
-                break
-            fi
-        done < <(list_installed_dependents "$package")
-        if [[ -n "$dependent" ]]; then
-            echo "\${STEP}: keeping \${package}, because the installed package \${dependent} depends on it"
-            dropped=yes
+        package_extras="$(list_extra_removals "$package")"
+        if [[ -n "$package_extras" ]]; then
+            echo "\${STEP}: keeping \${package}, because removing it would also remove $(paste -sd ' ' <<<"$package_extras")"
         else
             remaining+=("$package")
         fi
     done
+    if ((\${#remaining[@]} == \${#candidates[@]})); then
+        echo "\${STEP}: warning: not removing any package, because apt-get would also remove $(paste -sd ' ' <<<"$extras"), which the create script did not install. The record stays in \${STATE_FILE}." >&2
+        report_summary
+        exit 0
+    fi
     candidates=("\${remaining[@]}")
 done
 
 if ((\${#candidates[@]} > 0)); then
-    # A dry run confirms that apt-get removes no package outside the candidates, for example one
-    # that depends on a candidate through a virtual package.
-    wait_for_apt_locks
-    removals="$(apt-get -s remove "\${candidates[@]}" | awk '$1 == "Remv" { print $2 }' | sed "s/:\${NATIVE_ARCHITECTURE}\$//" | sort -u)"
-    unexpected="$(comm -23 <(printf '%s\n' "$removals" | sed '/^$/d') <(printf '%s\n' "\${candidates[@]}" | sort -u))"
-    if [[ -n "$unexpected" ]]; then
-        echo "\${STEP}: warning: not removing any package, because apt-get would also remove $(printf '%s\n' "$unexpected" | paste -sd ' '), which the create script did not install. The record stays in \${STATE_FILE}." >&2
-        report_summary
-        exit 0
-    fi
     if ! run_apt_get remove -y "\${candidates[@]}"; then
         fail "could not remove \${candidates[*]}. \${FAILURE_HINT}"
     fi
@@ -554,6 +542,8 @@ else
             mkdir -p -- "$STATE_DIR"
             write_file "$STATE_FILE" 0644 "$current"$'\n'
         fi
+        # NOTE: the container tests never run this branch, because a container's network
+        # namespace lacks net.core.netdev_max_backlog and its /proc/sys is read-only.
         sysctl -p "$CONFIG_FILE"
         record_change "applied \${CONFIG_FILE} to the running kernel"
     fi
@@ -614,7 +604,13 @@ function renderSysctlScript(): HostScript {
 
 // --- firewall ---------------------------------------------------------------------------------
 
-/** ufw allow rules as "ROLE PORT/PROTOCOL", SSH first so that enabling ufw keeps the session. */
+/**
+ * ufw allow rules as "ROLE PORT/PROTOCOL", SSH first so that enabling ufw keeps the session.
+ *
+ * NOTE: Docker publishes container ports through its own iptables rules in the FORWARD chain,
+ * which come before ufw's, so ufw neither blocks nor needs to allow the ports of the Docker
+ * install mode. Its rules matter for services on the host itself, SSH among them.
+ */
 function firewallRules(options: DockerHostOptions): string[] {
     const rules = [
         `ssh ${options.sshPort}/tcp`,
@@ -865,26 +861,29 @@ state_has_entry() {
 `;
 
 const DIRECTORIES_CREATE_BODY = bash`
-# Creates directory $1 unless it exists, and records that create made it.
-ensure_directory() {
-    if [[ -d "$1" ]]; then
-        return 0
-    fi
+# Creates directory $1, which must not exist yet, and records that create made it.
+create_directory() {
     if [[ -e "$1" || -L "$1" ]]; then
         fail "$1 exists but is not a directory; move it away or choose another configDir"
     fi
     add_state_line "$STATE_FILE" "created $1"
     mkdir -- "$1"
-    record_change "created $1"
 }
 
 for directory in "\${PARENT_DIRECTORIES[@]}"; do
-    ensure_directory "$directory"
+    if [[ ! -d "$directory" ]]; then
+        create_directory "$directory"
+        record_change "created \${directory}"
+    fi
 done
 
 for directory in "\${OWNED_DIRECTORIES[@]}"; do
-    ensure_directory "$directory"
-    if ! has_owner_and_mode "$directory"; then
+    if [[ ! -d "$directory" ]]; then
+        create_directory "$directory"
+        chown -- "$OWNER" "$directory"
+        chmod -- "u=rwx,g=rx,o=" "$directory"
+        record_change "created \${directory} with owner \${OWNER} and mode \${MODE}"
+    elif ! has_owner_and_mode "$directory"; then
         previous="$(read_owner_and_mode "$directory")"
         # Keep the owner and mode of a directory that existed before create, for delete to restore.
         if ! state_has_entry created "$directory" && ! state_has_entry changed "$directory"; then

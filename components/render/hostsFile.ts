@@ -83,7 +83,8 @@ function checkHostsBlockOptions(options: HostsBlockOptions): void {
     if (!options.file.startsWith("/") || /[\s'"$`\\\x00-\x1f\x7f]/.test(options.file) || options.file.endsWith("/")) {
         problems.push(`invalid file ${JSON.stringify(options.file)}; expected an absolute file path without spaces or quotes, such as /etc/hosts`);
     }
-    // Marker lines are compared whole, so leading or trailing blanks would not survive an editor.
+    // Marker lines must match exactly. Editors often strip trailing blanks, which would orphan a
+    // block whose id ends in one.
     if (!/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(options.blockId)) {
         problems.push(`invalid blockId ${JSON.stringify(options.blockId)}; expected printable ASCII without leading or trailing blanks, such as "jitsi-meet dev"`);
     }
@@ -108,8 +109,8 @@ function checkHostsBlockOptions(options: HostsBlockOptions): void {
     }
 }
 
-// Reads the file into two arrays, finds the managed blocks and defines the write step. The
-// arrays hold each line's text and its terminator ("\n", "\r\n", or "" for a last line without
+// Reads the file into two arrays and finds the managed blocks. The arrays contain each line's
+// text and its terminator ("\n", "\r\n", or "" for a last line without
 // a newline), so that joining them gives back the file byte for byte.
 const HOSTS_FUNCTIONS = bash`
 temp_file=""
