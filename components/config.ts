@@ -211,6 +211,10 @@ export function parseConfig(raw: RawConfig, namespace = "jitsi-meet", now: Date 
         problems.push({ key: "hostsOnWorkstation", message: "is true but hostsAddress is unset; set hostsAddress to the address the domain should map to" });
     }
 
+    if (installMode === "classic") {
+        checkClassicMode(reader);
+    }
+
     if (problems.length > 0) {
         throw new ConfigError(problems, namespace);
     }
@@ -517,6 +521,28 @@ function checkTimeZone(value: string): string | undefined {
 function checkAbsolutePath(value: string): string | undefined {
     return value.startsWith("/") && !value.split("/").includes("..") && !/[\s'"$`\\]/.test(value)
         ? undefined : "expected an absolute path without spaces, quotes or `..`, such as /opt/jitsi-meet";
+}
+
+// Keys that only the docker install mode reads, with their defaults. The classic packages bring
+// their own nginx site on ports 80 and 443 and jvb on UDP 10000, which the packages fix.
+const DOCKER_ONLY_KEYS: readonly [string, string | number][] = [
+    ["imageRepository", DEFAULTS.imageRepository],
+    ["imageTag", DEFAULTS.imageTag],
+    ["nginxImage", DEFAULTS.nginxImage],
+    ["dockerSubnet", DEFAULTS.dockerSubnet],
+    ["configDir", DEFAULTS.configDir],
+    ["httpPort", DEFAULTS.httpPort],
+    ["httpsPort", DEFAULTS.httpsPort],
+    ["jvbPort", DEFAULTS.jvbPort],
+];
+
+function checkClassicMode(reader: Reader): void {
+    for (const [key, fallback] of DOCKER_ONLY_KEYS) {
+        if (reader.setToNonDefault(key, fallback)) {
+            reader.fail(key, `applies only to installMode docker, because the classic packages fix it to ${fallback}; ` +
+                "remove the key, or set installMode to docker");
+        }
+    }
 }
 
 function checkPortCollisions(problems: ConfigProblem[], ports: { httpPort: number; httpsPort: number; sshPort?: number }): void {

@@ -42,6 +42,8 @@ export class JitsiDeployment extends pulumi.ComponentResource {
         const config = args.config;
         const connection = hostConnection(config.host);
 
+        const tlsMaterial = new TlsMaterial(`${name}-tls`, { domain: config.domain, tls: config.tls }, { parent: this });
+
         const host = new DebianHost(`${name}-host`, {
             connection,
             sshPort: config.host?.port ?? 22,
@@ -50,10 +52,46 @@ export class JitsiDeployment extends pulumi.ComponentResource {
             jvbPort: config.jvbPort,
             configDir: config.configDir,
             firewall: config.firewall,
+            classic: config.installMode === "classic"
+                ? { domain: config.domain, certificatePem: tlsMaterial.certificatePem, privateKeyPem: tlsMaterial.privateKeyPem }
+                : undefined,
         }, { parent: this });
 
-        const tlsMaterial = new TlsMaterial(`${name}-tls`, { domain: config.domain, tls: config.tls }, { parent: this });
+        if (config.installMode === "docker") {
+            this.declareContainers(name, config, host, tlsMaterial);
+        }
 
+        if (config.hosts.address !== undefined) {
+            const entries = [{ address: config.hosts.address, names: [config.domain] }];
+            const blockId = `jitsi-meet ${args.stack}`;
+            new HostsEntry(`${name}-hosts`, { connection, file: config.hosts.file, blockId, entries }, { parent: this });
+            // On the dev stack the host is the workstation, so one block serves both.
+            if (config.hosts.onWorkstation && config.host !== undefined) {
+                new HostsEntry(`${name}-workstation-hosts`, {
+                    connection: { kind: "local" },
+                    file: config.hosts.file,
+                    blockId,
+                    entries,
+                }, { parent: this });
+            }
+        }
+
+        this.url = `${publicUrl(config.domain, config.httpsPort)}/`;
+        this.caCertificatePem = tlsMaterial.caCertificatePem;
+        this.advertisedIps = config.advertiseIps;
+        this.dnsRecords = config.advertiseIps
+            .filter((ip) => !isLoopback(ip))
+            .map((ip): DnsRecord => ({ name: config.domain, type: ip.includes(":") ? "AAAA" : "A", value: ip }));
+        this.registerOutputs({
+            url: this.url,
+            caCertificatePem: this.caCertificatePem,
+            advertisedIps: this.advertisedIps,
+            dnsRecords: this.dnsRecords,
+        });
+    }
+
+    /** Declares the Docker provider, the Jitsi containers and the proxy (docker mode). */
+    private declareContainers(name: string, config: JitsiConfig, host: DebianHost, tlsMaterial: TlsMaterial): void {
         const provider = new docker.Provider(`${name}-docker`, {
             host: config.host === undefined
                 ? "unix:///var/run/docker.sock"
@@ -101,34 +139,6 @@ export class JitsiDeployment extends pulumi.ComponentResource {
             httpsPort: config.httpsPort,
             dependsOn: [tlsMaterial, ...host.ready],
         }, { parent: this });
-
-        if (config.hosts.address !== undefined) {
-            const entries = [{ address: config.hosts.address, names: [config.domain] }];
-            const blockId = `jitsi-meet ${args.stack}`;
-            new HostsEntry(`${name}-hosts`, { connection, file: config.hosts.file, blockId, entries }, { parent: this });
-            // On the dev stack the host is the workstation, so one block serves both.
-            if (config.hosts.onWorkstation && config.host !== undefined) {
-                new HostsEntry(`${name}-workstation-hosts`, {
-                    connection: { kind: "local" },
-                    file: config.hosts.file,
-                    blockId,
-                    entries,
-                }, { parent: this });
-            }
-        }
-
-        this.url = `${publicUrl(config.domain, config.httpsPort)}/`;
-        this.caCertificatePem = tlsMaterial.caCertificatePem;
-        this.advertisedIps = config.advertiseIps;
-        this.dnsRecords = config.advertiseIps
-            .filter((ip) => !isLoopback(ip))
-            .map((ip): DnsRecord => ({ name: config.domain, type: ip.includes(":") ? "AAAA" : "A", value: ip }));
-        this.registerOutputs({
-            url: this.url,
-            caCertificatePem: this.caCertificatePem,
-            advertisedIps: this.advertisedIps,
-            dnsRecords: this.dnsRecords,
-        });
     }
 }
 

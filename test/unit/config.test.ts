@@ -62,6 +62,8 @@ describe("config validation", () => {
         { title: "unknown key", raw: { ...LOCAL, domian: "meet.example.org" }, key: "domian", mentions: "unknown key" },
         { title: "renewal not before expiry", raw: { ...LOCAL, tlsValidityDays: "30", tlsEarlyRenewalDays: "30" }, key: "tlsEarlyRenewalDays", mentions: "not less than" },
         { title: "workstation hosts without address", raw: { ...LOCAL, hostsOnWorkstation: "true" }, key: "hostsOnWorkstation", mentions: "hostsAddress" },
+        { title: "classic mode with HTTPS port", raw: { ...LOCAL, installMode: "classic", httpsPort: "8443" }, key: "httpsPort", mentions: "installMode docker" },
+        { title: "classic mode with image tag", raw: { ...LOCAL, installMode: "classic", imageTag: "stable-10000" }, key: "imageTag", mentions: "installMode docker" },
         { title: "boolean not true or false", raw: { ...LOCAL, firewall: "yes" }, key: "firewall", mentions: "true or false" },
     ];
 
