@@ -59,6 +59,15 @@ describe("program on the dev stack", () => {
         assert.strictEqual(resourcesOfType(dev, "command:remote:Command").length, 0);
     });
 
+    it("reruns a changed script in place", () => {
+        // The engine runs `update` when an input changes and nothing when none does; an update
+        // that equals create reruns the new script without the old delete script.
+        for (const command of resourcesOfType(dev, "command:local:Command")) {
+            assert.strictEqual(command.inputs.update, command.inputs.create, `${command.name} update differs from create`);
+            assert.strictEqual(command.inputs.triggers, undefined, `${command.name} has triggers that force reruns`);
+        }
+    });
+
     it("gives every container the same XMPP names", () => {
         const reference = environmentOf(container(dev, "prosody"));
         for (const service of SERVICES) {
