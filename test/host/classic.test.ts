@@ -51,6 +51,11 @@ const SOURCES_HEADER =
 
 /** Steps that succeed here, in the order they run. */
 const SUCCEEDING_STEPS = ["classic-packages", "sysctl", "firewall", "certificate", "preseed"] as const;
+/** Hosts of the Jitsi and Prosody apt repositories, which the tests must never contact. */
+const REPOSITORY_HOSTS = [...new Set([JITSI_REPOSITORY, PROSODY_REPOSITORY]
+    .flatMap((repository) => [repository.keyUrl, repository.uri])
+    .map((url) => new URL(url).hostname))];
+
 const DELETE_ORDER = ["jitsi-meet", "preseed", "certificate", "apt-repositories", "firewall", "sysctl", "classic-packages"] as const;
 
 /** debconf answers that the preseed step must store, as debconf-get-selections prints them. */
@@ -225,8 +230,12 @@ describe("classic host setup containers", () => {
                 const image = suite.images.get(release.image);
                 assert.ok(image, `no image built for ${release.image}`);
                 run("docker", ["rm", "-f", container]);
+                // The container reaches the Debian mirror, but the Jitsi and Prosody repository
+                // hosts map to its own loopback, so the steps fail there without any traffic
+                // (not even a DNS query) toward those hosts.
                 mustRun("docker", [
                     "run", "--detach", "--pull", "never", "--name", container, "--network", suite.network,
+                    ...REPOSITORY_HOSTS.flatMap((host) => ["--add-host", `${host}:127.0.0.1`]),
                     "--cap-add", "NET_ADMIN", image, "sleep", "infinity",
                 ]);
                 initialPackages = installedPackages();
