@@ -98,6 +98,10 @@ http {
     resolver ${options.resolver} valid=5s ipv6=off;
     resolver_timeout 5s;
 
+    # The upstreams share a Docker network with the proxy. A stopped container's cached address
+    # would otherwise hold a request for nginx's default of 60 s before the error.
+    proxy_connect_timeout 5s;
+
     server {
         listen 80;
         listen [::]:80;

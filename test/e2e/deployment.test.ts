@@ -401,10 +401,9 @@ describe("dev stack on Docker", function () {
         before(async function () {
             proxyBefore = await docker.inspectContainer(deployment.containerId(containerFor("nginx").name));
             await docker.stopContainer(deployment.containerId(containerFor("prosody").name), 10);
-            // NOTE: nginx keeps prosody's address for the resolver's valid= time. A request in
-            // that window can connect to the stopped container's address, wait for
-            // proxy_connect_timeout (nginx default 60 s) and get 504; nginx 1.26.3 did so here
-            // after a BOSH login. The tests check the outage once that window has passed.
+            // nginx keeps prosody's address for the resolver's valid= time. A request in that
+            // window connects to the stopped container's address and gets 504 after
+            // proxy_connect_timeout, so the tests check the outage once the window has passed.
             await new Promise((resolve) => setTimeout(resolve, (resolverValiditySeconds() + 1) * 1000));
         });
 

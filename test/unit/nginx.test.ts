@@ -75,6 +75,10 @@ describe("nginx.conf renderer", () => {
         assert.doesNotMatch(config, /proxy_pass http:\/\/\$prosody_upstream:5280\//);
     });
 
+    it("fails fast on a stopped upstream", () => {
+        assert.match(config, /^ {4}proxy_connect_timeout 5s;$/m);
+    });
+
     it("resolves upstreams at request time", () => {
         assert.match(config, /resolver 127\.0\.0\.11 valid=5s/);
         assert.match(config, /set \$prosody_upstream xmpp\.meet\.jitsi;/);
