@@ -11,9 +11,7 @@
 //
 // Needs root, test/e2e/engine.sh (starts dockerd) and test/e2e/images.sh (builds the images).
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import { randomBytes } from "crypto";
-import * as path from "path";
 import { performance } from "perf_hooks";
 
 import {
@@ -26,15 +24,8 @@ import {
 } from "../../components/render/classicScripts";
 import { SYSCTL_FILE } from "../../components/render/hostScripts";
 import { makeCertificate } from "../support/certificates";
-
-const REPOSITORY = path.resolve(__dirname, "..", "..");
-const ENGINE_SCRIPT = path.join(REPOSITORY, "test", "e2e", "engine.sh");
-const IMAGES_SCRIPT = path.join(REPOSITORY, "test", "e2e", "images.sh");
-
-const RELEASES = [
-    { title: "Debian 12", image: "jitsi-e2e/bookworm-host", codename: "bookworm" },
-    { title: "Debian 13", image: "jitsi-e2e/trixie-host", codename: "trixie" },
-] as const;
+import { mustRun, run, type RunResult } from "../support/processes";
+import { RELEASES, useDebianSuite } from "./debianSuite";
 
 const OPTIONS: ClassicHostOptions = {
     domain: "meet.example.org",
@@ -73,28 +64,6 @@ function expectedSelections(jicofoPassword: string, jvbSecret: string): string[]
     ];
 }
 
-interface RunResult {
-    readonly status: number | null;
-    readonly stdout: string;
-    readonly stderr: string;
-}
-
-function run(command: string, args: readonly string[], input = ""): RunResult {
-    const result = spawnSync(command, args, { encoding: "utf8", input, maxBuffer: 256 * 1024 * 1024 });
-    if (result.error) {
-        throw result.error;
-    }
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-/** Runs a command that must succeed and returns its standard output. */
-function mustRun(command: string, args: readonly string[], input = ""): string {
-    const result = run(command, args, input);
-    assert.strictEqual(result.status, 0,
-        `${command} ${args.join(" ")} failed with exit status ${result.status}:\n${result.stdout}\n${result.stderr}`);
-    return result.stdout;
-}
-
 function lastLine(text: string): string {
     const lines = text.trimEnd().split("\n");
     return lines[lines.length - 1];
@@ -105,39 +74,15 @@ function randomSecret(): string {
     return randomBytes(18).toString("base64url");
 }
 
-const suite = {
-    network: `jitsi-classic-test-${process.pid}`,
-    images: new Map<string, string>(),
-    engineStartedHere: false,
-    networkCreated: false,
-    durations: [] as { release: string; run: string; seconds: number }[],
-};
+const durations: { release: string; run: string; seconds: number }[] = [];
 
 describe("classic host setup containers", () => {
-    before(function () {
-        if (process.getuid?.() !== 0) {
-            throw new Error("the host tests need root: they start dockerd and build images; run them with sudo");
-        }
-        suite.engineStartedHere = run("docker", ["info"]).status !== 0;
-        mustRun("bash", [ENGINE_SCRIPT, "start"]);
-        for (const release of RELEASES) {
-            const lines = mustRun("bash", [IMAGES_SCRIPT, "build", release.image]).trim().split("\n");
-            suite.images.set(release.image, lines[lines.length - 1]);
-        }
-        mustRun("docker", ["network", "create", suite.network]);
-        suite.networkCreated = true;
-    });
+    const suite = useDebianSuite("jitsi-classic-test");
 
     after(function () {
-        if (suite.networkCreated) {
-            run("docker", ["network", "rm", suite.network]);
-        }
-        if (suite.engineStartedHere) {
-            run("bash", [ENGINE_SCRIPT, "stop"]);
-        }
-        if (suite.durations.length > 0) {
+        if (durations.length > 0) {
             console.log("\n    Script durations (seconds):");
-            for (const entry of suite.durations) {
+            for (const entry of durations) {
                 console.log(`      ${entry.release.padEnd(10)} ${entry.run.padEnd(40)} ${entry.seconds.toFixed(1).padStart(6)}`);
             }
         }
@@ -176,7 +121,7 @@ describe("classic host setup containers", () => {
                 const stdin = input ?? (action === "create" ? encodeSecrets(script.stdinSecrets.map((secret) => secrets[secret])) : "");
                 const started = performance.now();
                 const result = run("docker", ["exec", "--interactive", container, "bash", "-c", script[action]], stdin);
-                suite.durations.push({
+                durations.push({
                     release: release.codename,
                     run: `${name} ${action}${label === "" ? "" : ` (${label})`}`,
                     seconds: (performance.now() - started) / 1000,

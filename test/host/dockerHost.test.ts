@@ -5,7 +5,6 @@
 //
 // Needs root, test/e2e/engine.sh (starts dockerd) and test/e2e/images.sh (builds the images).
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -13,15 +12,8 @@ import * as path from "path";
 import { renderDockerHostScripts, SYSCTL_FILE, type DockerHostOptions, type HostScript } from "../../components/render/hostScripts";
 import { renderHostsScript } from "../../components/render/hostsFile";
 import { configSubdirs } from "../../components/render/layout";
-
-const REPOSITORY = path.resolve(__dirname, "..", "..");
-const ENGINE_SCRIPT = path.join(REPOSITORY, "test", "e2e", "engine.sh");
-const IMAGES_SCRIPT = path.join(REPOSITORY, "test", "e2e", "images.sh");
-
-const RELEASES = [
-    { title: "Debian 12", image: "jitsi-e2e/bookworm-host" },
-    { title: "Debian 13", image: "jitsi-e2e/trixie-host" },
-] as const;
+import { mustRun, run, type RunResult } from "../support/processes";
+import { RELEASES, useDebianSuite } from "./debianSuite";
 
 const OPTIONS: DockerHostOptions = {
     sshPort: 22,
@@ -36,61 +28,17 @@ const STATE_DIR = "/var/lib/jitsi-meet-host";
 // Seconds that the stand-in for unattended-upgrades holds the dpkg lock.
 const LOCK_HOLD_SECONDS = 10;
 
-interface RunResult {
-    readonly status: number | null;
-    readonly stdout: string;
-    readonly stderr: string;
-}
-
-function run(command: string, args: readonly string[]): RunResult {
-    const result = spawnSync(command, args, { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
-    if (result.error) {
-        throw result.error;
-    }
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-/** Runs a command that must succeed and returns its standard output. */
-function mustRun(command: string, args: readonly string[]): string {
-    const result = run(command, args);
-    assert.strictEqual(result.status, 0,
-        `${command} ${args.join(" ")} failed with exit status ${result.status}:\n${result.stdout}\n${result.stderr}`);
-    return result.stdout;
-}
-
-const suite = {
-    network: `jitsi-host-test-${process.pid}`,
-    images: new Map<string, string>(),
-    engineStartedHere: false,
-    networkCreated: false,
-    hostsDirectory: "",
-};
-
 describe("Debian host containers", () => {
+    const suite = useDebianSuite("jitsi-host-test");
+    let hostsDirectory = "";
+
     before(function () {
-        if (process.getuid?.() !== 0) {
-            throw new Error("the host tests need root: they start dockerd and build images; run them with sudo");
-        }
-        suite.engineStartedHere = run("docker", ["info"]).status !== 0;
-        mustRun("bash", [ENGINE_SCRIPT, "start"]);
-        for (const release of RELEASES) {
-            const lines = mustRun("bash", [IMAGES_SCRIPT, "build", release.image]).trim().split("\n");
-            suite.images.set(release.image, lines[lines.length - 1]);
-        }
-        mustRun("docker", ["network", "create", suite.network]);
-        suite.networkCreated = true;
-        suite.hostsDirectory = fs.mkdtempSync(path.join(os.tmpdir(), "jitsi-host-test-"));
+        hostsDirectory = fs.mkdtempSync(path.join(os.tmpdir(), "jitsi-host-test-"));
     });
 
     after(function () {
-        if (suite.networkCreated) {
-            run("docker", ["network", "rm", suite.network]);
-        }
-        if (suite.hostsDirectory !== "") {
-            fs.rmSync(suite.hostsDirectory, { recursive: true, force: true });
-        }
-        if (suite.engineStartedHere) {
-            run("bash", [ENGINE_SCRIPT, "stop"]);
+        if (hostsDirectory !== "") {
+            fs.rmSync(hostsDirectory, { recursive: true, force: true });
         }
     });
 
@@ -142,7 +90,7 @@ describe("Debian host containers", () => {
             before(function () {
                 const image = suite.images.get(release.image);
                 assert.ok(image, `no image built for ${release.image}`);
-                mountedHostsFile = path.join(suite.hostsDirectory, `${release.image.split("/")[1]}-hosts`);
+                mountedHostsFile = path.join(hostsDirectory, `${release.image.split("/")[1]}-hosts`);
                 fs.writeFileSync(mountedHostsFile, "127.0.0.1 localhost\n");
                 run("docker", ["rm", "-f", container]);
                 mustRun("docker", [

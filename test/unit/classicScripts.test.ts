@@ -1,5 +1,4 @@
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 
 import {
     JITSI_REPOSITORY,
@@ -11,6 +10,7 @@ import {
 } from "../../components/render/classicScripts";
 import { renderDockerHostScripts } from "../../components/render/hostScripts";
 import { makeCertificate } from "../support/certificates";
+import { describeScriptChecks } from "../support/scriptChecks";
 
 const OPTIONS: ClassicHostOptions = {
     domain: "meet.example.org",
@@ -266,27 +266,4 @@ describe("classic host scripts", () => {
     }
 });
 
-describe("shellcheck on classic scripts", () => {
-    before(function () {
-        const probe = spawnSync("shellcheck", ["--version"], { encoding: "utf8" });
-        if (probe.error || probe.status !== 0) {
-            throw new Error("shellcheck not found; install it with: apt-get install shellcheck");
-        }
-    });
-
-    for (const { label, source } of allScripts()) {
-        it(`passes ${label}`, () => {
-            const result = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "-"], { input: source, encoding: "utf8" });
-            assert.strictEqual(result.stdout + result.stderr, "", `shellcheck output for ${label}`);
-            assert.strictEqual(result.status, 0);
-        });
-    }
-
-    for (const { label, source } of allScripts()) {
-        it(`parses ${label} with bash -n`, () => {
-            const result = spawnSync("bash", ["-n"], { input: source, encoding: "utf8" });
-            assert.strictEqual(result.stderr, "");
-            assert.strictEqual(result.status, 0);
-        });
-    }
-});
+describeScriptChecks("shellcheck on classic scripts", allScripts());

@@ -12,6 +12,7 @@ import {
 } from "../../components/render/hostScripts";
 import { hostsBlockMarkers, renderHostsScript, type HostsBlockOptions } from "../../components/render/hostsFile";
 import { configSubdirs } from "../../components/render/layout";
+import { describeScriptChecks } from "../support/scriptChecks";
 
 const DEFAULT_OPTIONS: DockerHostOptions = {
     sshPort: 22,
@@ -269,27 +270,4 @@ describe("script failure report", () => {
     });
 });
 
-describe("shellcheck on rendered scripts", () => {
-    before(function () {
-        const probe = spawnSync("shellcheck", ["--version"], { encoding: "utf8" });
-        if (probe.error || probe.status !== 0) {
-            throw new Error("shellcheck not found; install it with: apt-get install shellcheck");
-        }
-    });
-
-    for (const { label, source } of allScripts()) {
-        it(`passes ${label}`, () => {
-            const result = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "-"], { input: source, encoding: "utf8" });
-            assert.strictEqual(result.stdout + result.stderr, "", `shellcheck output for ${label}`);
-            assert.strictEqual(result.status, 0);
-        });
-    }
-
-    for (const { label, source } of allScripts()) {
-        it(`parses ${label} with bash -n`, () => {
-            const result = spawnSync("bash", ["-n"], { input: source, encoding: "utf8" });
-            assert.strictEqual(result.stderr, "");
-            assert.strictEqual(result.status, 0);
-        });
-    }
-});
+describeScriptChecks("shellcheck on rendered scripts", allScripts());
