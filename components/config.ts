@@ -173,7 +173,9 @@ export function parseConfig(raw: RawConfig, namespace = "jitsi-meet", now: Date 
     const advertiseIps = listedIps ?? defaultAdvertiseIps(host);
     const dockerSubnet = reader.optional("dockerSubnet", DEFAULTS.dockerSubnet, checkIpv4Subnet);
     // An invalid list has been reported already; an unset or empty one is reported here.
-    if (advertiseIps.length === 0 && (listedIps === undefined || reader.value("advertiseIps")?.trim() === "[]")) {
+    // Classic mode leaves the addresses to the jitsi-videobridge2 package, so only docker mode needs them.
+    const ipsMissing = advertiseIps.length === 0 && (listedIps === undefined || reader.value("advertiseIps")?.trim() === "[]");
+    if (installMode === "docker" && ipsMissing) {
         problems.push({
             key: "advertiseIps",
             message: "missing; list the addresses that browsers reach the host on, for example " +
@@ -236,6 +238,11 @@ export function parseConfig(raw: RawConfig, namespace = "jitsi-meet", now: Date 
         tls: tls!,
         hosts: { address: hostsAddress, onWorkstation: hostsOnWorkstation, file: hostsFile },
     };
+}
+
+/** Quotes a value for an error message; the value of a secret key is never shown. */
+function quoted(key: string, value: string): string {
+    return SECRET_KEYS.includes(key) ? "(secret, not shown)" : JSON.stringify(value);
 }
 
 // A check returns undefined for a valid value, or the reason the value is invalid.
@@ -342,7 +349,7 @@ class Reader {
             parsed = undefined;
         }
         if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === "string")) {
-            this.fail(key, `invalid value ${JSON.stringify(value)}; expected a list of strings, for example ["203.0.113.10"]`);
+            this.fail(key, `invalid value ${quoted(key, value)}; expected a list of strings, for example ["203.0.113.10"]`);
             return [];
         }
         const items = parsed as string[];
@@ -357,7 +364,7 @@ class Reader {
     private checked(key: string, value: string, check: Check): boolean {
         const reason = check(value);
         if (reason !== undefined) {
-            this.fail(key, `invalid value ${JSON.stringify(value)}; ${reason}`);
+            this.fail(key, `invalid value ${quoted(key, value)}; ${reason}`);
             return false;
         }
         return true;
@@ -382,11 +389,43 @@ function readHost(reader: Reader): SshHost | undefined {
     const port = reader.port("sshPort", DEFAULTS.sshPort);
     const privateKey = reader.required("sshPrivateKey",
         "the SSH private key, stored as a secret: `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519`",
-        (v) => /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(v) ? undefined : "expected a PEM or OpenSSH private key");
+        checkSshPrivateKey);
     const hostKey = reader.optionalUnset("sshHostKey", (v) =>
         /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/.test(v.trim())
             ? undefined : "expected a public key line such as `ssh-ed25519 AAAA...` (from ssh-keyscan)");
     return { address, user, port, privateKey: privateKey ?? "", hostKey };
+}
+
+function checkSshPrivateKey(value: string): string | undefined {
+    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(value)) {
+        return "expected a PEM or OpenSSH private key";
+    }
+    return isEncryptedPrivateKey(value)
+        ? "the key is protected by a passphrase, which the program cannot enter; store a key without one, " +
+            "for example a deployment key made with `ssh-keygen -t ed25519 -N ''`"
+        : undefined;
+}
+
+/**
+ * Whether a private key needs a passphrase: a PEM key marked ENCRYPTED, or an OpenSSH key whose
+ * cipher name (the first string after the `openssh-key-v1` magic) is not "none".
+ */
+function isEncryptedPrivateKey(pem: string): boolean {
+    if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(pem)) {
+        return true;
+    }
+    const openssh = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(pem);
+    if (!openssh) {
+        return false;
+    }
+    const body = Buffer.from(openssh[1].replace(/\s+/g, ""), "base64");
+    const magic = "openssh-key-v1\0";
+    if (body.length < magic.length + 4 || body.toString("latin1", 0, magic.length) !== magic) {
+        return false;
+    }
+    const nameLength = body.readUInt32BE(magic.length);
+    const cipher = body.toString("latin1", magic.length + 4, magic.length + 4 + nameLength);
+    return cipher !== "none";
 }
 
 function defaultAdvertiseIps(host: SshHost | undefined): string[] {
@@ -523,24 +562,27 @@ function checkAbsolutePath(value: string): string | undefined {
         ? undefined : "expected an absolute path without spaces, quotes or `..`, such as /opt/jitsi-meet";
 }
 
-// Keys that only the docker install mode reads, with their defaults. The classic packages bring
-// their own nginx site on ports 80 and 443 and jvb on UDP 10000, which the packages fix.
-const DOCKER_ONLY_KEYS: readonly [string, string | number][] = [
-    ["imageRepository", DEFAULTS.imageRepository],
-    ["imageTag", DEFAULTS.imageTag],
-    ["nginxImage", DEFAULTS.nginxImage],
-    ["dockerSubnet", DEFAULTS.dockerSubnet],
-    ["configDir", DEFAULTS.configDir],
-    ["httpPort", DEFAULTS.httpPort],
-    ["httpsPort", DEFAULTS.httpsPort],
-    ["jvbPort", DEFAULTS.jvbPort],
+// Keys that only the docker install mode reads, with their defaults and the reason.
+const CONTAINERS_ONLY = "classic mode runs no containers";
+const PACKAGE_PORTS = "the classic packages serve HTTP on port 80, HTTPS on 443 and media on UDP 10000";
+const DOCKER_ONLY_KEYS: readonly [key: string, fallback: string | number | undefined, reason: string][] = [
+    ["imageRepository", DEFAULTS.imageRepository, CONTAINERS_ONLY],
+    ["imageTag", DEFAULTS.imageTag, CONTAINERS_ONLY],
+    ["nginxImage", DEFAULTS.nginxImage, CONTAINERS_ONLY],
+    ["dockerSubnet", DEFAULTS.dockerSubnet, CONTAINERS_ONLY],
+    ["configDir", DEFAULTS.configDir, CONTAINERS_ONLY],
+    ["httpPort", DEFAULTS.httpPort, PACKAGE_PORTS],
+    ["httpsPort", DEFAULTS.httpsPort, PACKAGE_PORTS],
+    ["jvbPort", DEFAULTS.jvbPort, PACKAGE_PORTS],
+    // NOTE: the program does not configure jvb's addresses in classic mode; jitsi-videobridge2
+    // keeps its packaged defaults, which find the public address through STUN.
+    ["advertiseIps", undefined, "the jitsi-videobridge2 package finds the addresses to advertise itself"],
 ];
 
 function checkClassicMode(reader: Reader): void {
-    for (const [key, fallback] of DOCKER_ONLY_KEYS) {
+    for (const [key, fallback, reason] of DOCKER_ONLY_KEYS) {
         if (reader.setToNonDefault(key, fallback)) {
-            reader.fail(key, `applies only to installMode docker, because the classic packages fix it to ${fallback}; ` +
-                "remove the key, or set installMode to docker");
+            reader.fail(key, `applies only to installMode docker, because ${reason}; remove the key, or set installMode to docker`);
         }
     }
 }

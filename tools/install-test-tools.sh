@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that `npm test` runs: nginx (for nginx -t), shellcheck and openssl.
+# Installs the Debian packages that `npm test` runs: nginx (for nginx -t), shellcheck, openssl and ssh-keygen.
 # Runs as root on a fresh Debian machine; prints nothing when all are present.
 set -euo pipefail
 
@@ -7,6 +7,7 @@ missing=()
 command -v nginx >/dev/null 2>&1 || missing+=(nginx)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
 if [ "${#missing[@]}" -eq 0 ]; then
     exit 0
 fi

@@ -1,4 +1,4 @@
-// Test certificates made with the openssl CLI.
+// Test certificates and SSH keys, made with the openssl and ssh-keygen CLIs.
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -23,6 +23,18 @@ export function makeCertificate(options: { names: readonly string[]; days?: numb
             certificatePem: fs.readFileSync(path.join(dir, "cert.pem"), "utf8"),
             keyPem: fs.readFileSync(path.join(dir, "key.pem"), "utf8"),
         };
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/** Makes an ed25519 SSH private key in OpenSSH format, protected by `passphrase` when it is not empty. */
+export function makeSshKey(passphrase = ""): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "test-ssh-"));
+    try {
+        const keyPath = path.join(dir, "id_ed25519");
+        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", passphrase, "-C", "test", "-f", keyPath], { stdio: ["ignore", "ignore", "pipe"] });
+        return fs.readFileSync(keyPath, "utf8");
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }

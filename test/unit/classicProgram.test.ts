@@ -13,7 +13,7 @@ function stdinValues(evaluation: Evaluation, step: string): string[] {
 describe("program in classic mode", () => {
     let classic: Evaluation;
     before(async () => {
-        classic = await evaluate(stackWith("dev", { installMode: "classic" }));
+        classic = await evaluate(stackWith("dev", { installMode: "classic", advertiseIps: undefined }));
     });
 
     it("declares no containers", () => {

@@ -1,7 +1,7 @@
 import * as assert from "assert";
 
 import { ConfigError, parseConfig, type RawConfig } from "../../components/config";
-import { makeCertificate } from "../support/certificates";
+import { makeCertificate, makeSshKey } from "../support/certificates";
 
 const LOCAL: RawConfig = { domain: "meet.example.org", advertiseIps: '["198.51.100.7"]' };
 const REMOTE: RawConfig = {
@@ -64,6 +64,7 @@ describe("config validation", () => {
         { title: "workstation hosts without address", raw: { ...LOCAL, hostsOnWorkstation: "true" }, key: "hostsOnWorkstation", mentions: "hostsAddress" },
         { title: "classic mode with HTTPS port", raw: { ...LOCAL, installMode: "classic", httpsPort: "8443" }, key: "httpsPort", mentions: "installMode docker" },
         { title: "classic mode with image tag", raw: { ...LOCAL, installMode: "classic", imageTag: "stable-10000" }, key: "imageTag", mentions: "installMode docker" },
+        { title: "classic mode with advertised IPs", raw: { ...LOCAL, installMode: "classic" }, key: "advertiseIps", mentions: "jitsi-videobridge2" },
         { title: "boolean not true or false", raw: { ...LOCAL, firewall: "yes" }, key: "firewall", mentions: "true or false" },
     ];
 
@@ -95,6 +96,20 @@ describe("config validation", () => {
         assert.match(message, /stable-11146/);
     });
 
+    it("never prints a secret value", () => {
+        // A private key where the certificate belongs, and a certificate where the key belongs.
+        let message = "";
+        try {
+            parseConfig({ ...LOCAL, tlsMode: "provided", tlsCertificate: good.keyPem, tlsPrivateKey: good.certificatePem });
+        } catch (err) {
+            message = (err as Error).message;
+        }
+        assert.match(message, /jitsi-meet:tlsCertificate: invalid value \(secret, not shown\)/);
+        assert.match(message, /jitsi-meet:tlsPrivateKey: invalid value \(secret, not shown\)/);
+        assert.ok(!message.includes(good.keyPem.split("\n")[1]), "the private key appears in the error");
+        assert.ok(!message.includes(good.certificatePem.split("\n")[1]), "the certificate appears in the error");
+    });
+
     it("applies defaults for a minimal local stack", () => {
         const config = parseConfig(LOCAL);
         assert.strictEqual(config.host, undefined);
@@ -107,6 +122,24 @@ describe("config validation", () => {
         const config = parseConfig(REMOTE);
         assert.deepStrictEqual(config.advertiseIps, ["203.0.113.10"]);
         assert.strictEqual(config.host?.user, "root");
+    });
+
+    it("rejects a passphrase-protected SSH key", () => {
+        const problems = problemsOf({ ...REMOTE, sshPrivateKey: makeSshKey("correct horse") });
+        assert.strictEqual(problems.length, 1, JSON.stringify(problems));
+        assert.strictEqual(problems[0].key, "sshPrivateKey");
+        assert.match(problems[0].message, /protected by a passphrase/);
+    });
+
+    it("accepts an SSH key without passphrase", () => {
+        const config = parseConfig({ ...REMOTE, sshPrivateKey: makeSshKey() });
+        assert.match(config.host?.privateKey ?? "", /BEGIN OPENSSH PRIVATE KEY/);
+    });
+
+    it("needs no advertised IPs in classic mode", () => {
+        const config = parseConfig({ domain: "meet.example.org", installMode: "classic" });
+        assert.strictEqual(config.installMode, "classic");
+        assert.deepStrictEqual(config.advertiseIps, []);
     });
 
     it("accepts a matching provided certificate", () => {
