@@ -41,7 +41,27 @@ function parseArguments(argv: readonly string[]): PlanArguments {
     if (stack === undefined) {
         throw new Error(`missing stack name\n${usage}`);
     }
-    return { stack, out: out ?? path.join(REPOSITORY, "plan", stack), secrets };
+    return { stack, out: out ?? path.join(path.relative(process.cwd(), REPOSITORY), "plan", stack), secrets };
+}
+
+// A plan folder contains this file, so that --out never deletes a folder that the plan did not write.
+const PLAN_MARKER = ".jitsi-meet-plan";
+
+/** Empties `out` for a new plan, or throws when it holds anything that a plan did not write. */
+function prepareOutputFolder(out: string): void {
+    if (fs.existsSync(out)) {
+        if (!fs.statSync(out).isDirectory()) {
+            throw new Error(`--out ${out} is not a folder; choose a new or empty folder`);
+        }
+        const entries = fs.readdirSync(out);
+        if (entries.length > 0 && !entries.includes(PLAN_MARKER)) {
+            throw new Error(`--out ${out} is not empty and does not contain a plan; choose a new or empty folder, ` +
+                "so that no file of yours is deleted");
+        }
+        fs.rmSync(out, { recursive: true, force: true });
+    }
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(path.join(out, PLAN_MARKER), "Written by npm run plan; the next plan into this folder replaces it.\n");
 }
 
 /** Short name of a type token: `docker:index/container:Container` becomes `docker:Container`. */
@@ -74,6 +94,27 @@ export function resourceTree(resources: readonly RecordedResource[]): string {
     return lines.join("\n") + "\n";
 }
 
+/** Returns a copy of `inputs` with the values at the secret paths replaced by a mask. */
+function masked(inputs: Record<string, unknown>, secretPaths: readonly string[]): Record<string, unknown> {
+    const visit = (value: unknown, at: string): unknown => {
+        if (secretPaths.includes(at)) {
+            return MASK;
+        }
+        if (Array.isArray(value)) {
+            return value.map((item, index) => visit(item, at ? `${at}.${index}` : String(index)));
+        }
+        if (value !== null && typeof value === "object") {
+            return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, visit(item, at ? `${at}.${key}` : key)]));
+        }
+        return value;
+    };
+    return visit(inputs, "") as Record<string, unknown>;
+}
+
+function json(value: unknown): string {
+    return JSON.stringify(value, null, 2) + "\n";
+}
+
 /** Environment lines with the values of secret variables masked. */
 function maskedEnvironment(envs: unknown): string {
     const lines = Array.isArray(envs) ? envs.map(String) : [];
@@ -94,6 +135,11 @@ export function renderedFiles(evaluation: Evaluation): Map<string, string> {
     for (const resource of evaluation.resources) {
         if (resource.type === "docker:index/container:Container") {
             const name = String(resource.inputs.name);
+            // The image input is an image ID; the RemoteImage that the container depends on names it.
+            const image = evaluation.resources.find((other) =>
+                other.type === "docker:index/remoteImage:RemoteImage" && resource.dependencies.includes(other.urn));
+            const { envs: _envs, uploads: _uploads, ...settings } = masked(resource.inputs, resource.secretPaths);
+            files.set(`containers/${name}.json`, json({ ...settings, image: image?.inputs.name ?? settings.image }));
             if (resource.inputs.envs !== undefined) {
                 files.set(`containers/${name}.env`, maskedEnvironment(resource.inputs.envs));
             }
@@ -102,6 +148,18 @@ export function renderedFiles(evaluation: Evaluation): Map<string, string> {
                 const secret = resource.secretPaths.some((p) => p === "uploads" || p.startsWith(`uploads.${index}`));
                 files.set(`containers/${name}${upload.file}`, secret ? `${MASK}\n` : upload.content);
             });
+        }
+        if (resource.type.startsWith("pulumi:providers:")) {
+            files.set(`providers/${resource.name}.json`, json({ type: resource.type, ...masked(resource.inputs, resource.secretPaths) }));
+        }
+        if (resource.type === "command:remote:Command") {
+            // @pulumi/command marks the whole connection secret; the plan shows where it connects
+            // and masks only the credentials.
+            const connection = resource.inputs.connection as Record<string, unknown>;
+            const secretFields = resource.secretPaths.includes("connection")
+                ? CONNECTION_CREDENTIALS.filter((field) => field in connection)
+                : secretPathsUnder(resource.secretPaths, "connection");
+            files.set(`host/${resource.name}.connection.json`, json(masked(connection, secretFields)));
         }
         if (resource.type === "command:local:Command" || resource.type === "command:remote:Command") {
             for (const phase of ["create", "delete"] as const) {
@@ -117,20 +175,30 @@ export function renderedFiles(evaluation: Evaluation): Map<string, string> {
     return files;
 }
 
+/** Fields of a command connection that hold credentials. */
+const CONNECTION_CREDENTIALS = ["privateKey", "privateKeyPassword", "password", "proxy"];
+
+/** Paths below `prefix`, relative to it: `connection.privateKey` becomes `privateKey`. */
+function secretPathsUnder(secretPaths: readonly string[], prefix: string): string[] {
+    return secretPaths.filter((p) => p.startsWith(`${prefix}.`)).map((p) => p.slice(prefix.length + 1));
+}
+
 async function main(): Promise<void> {
     const args = parseArguments(process.argv.slice(2));
     const evaluation = await evaluateProgram(loadStack(REPOSITORY, args.stack, args.secrets));
     const files = renderedFiles(evaluation);
 
-    fs.rmSync(args.out, { recursive: true, force: true });
+    prepareOutputFolder(args.out);
     for (const [relative, content] of files) {
         const target = path.join(args.out, relative);
         fs.mkdirSync(path.dirname(target), { recursive: true });
         fs.writeFileSync(target, content);
     }
     process.stdout.write(files.get("resources.txt") ?? "");
-    process.stdout.write(`\n${files.size} files written to ${path.relative(process.cwd(), args.out) || "."}\n`);
-    process.stdout.write("TLS keys and certificates in the plan are placeholders; `pulumi up` generates the real ones.\n");
+    process.stdout.write(`\n${files.size} files written to ${args.out}\n`);
+    if (evaluation.resources.some((resource) => resource.type.startsWith("tls:"))) {
+        process.stdout.write("Generated TLS keys and certificates are placeholders in the plan; `pulumi up` creates the real ones.\n");
+    }
 }
 
 if (require.main === module) {

@@ -25,7 +25,8 @@ function configString(value: unknown): string {
 
 /**
  * Reads the project's defaults and the stack file. Encrypted values (`secure:`) cannot be
- * decrypted without the CLI, so `secrets` must supply them; a missing one is an error.
+ * decrypted without the CLI, so `secrets` must supply them; a missing one is an error. `secrets`
+ * may also set secret keys that the stack file does not name.
  */
 export function loadStack(dir: string, stack: string, secrets: Readonly<Record<string, string>> = {}): StackInput {
     const project = yaml.load(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8")) as ProjectFile;
@@ -55,6 +56,14 @@ export function loadStack(dir: string, stack: string, secrets: Readonly<Record<s
             secretKeys.push(key);
         } else {
             config[key] = configString(value);
+        }
+    }
+    // A secret passed on the command line counts as set, whether or not the stack file names it.
+    for (const [shortKey, value] of Object.entries(secrets)) {
+        const key = `${project.name}:${shortKey}`;
+        config[key] = value;
+        if (!secretKeys.includes(key)) {
+            secretKeys.push(key);
         }
     }
     return { project: project.name, stack, config, secretKeys };

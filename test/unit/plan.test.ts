@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
+import { makeSshKey } from "../support/certificates";
 import { REPOSITORY } from "../support/program";
 
 interface PlanRun {
@@ -25,7 +26,7 @@ function runPlan(stack: string, extra: string[] = []): PlanRun {
     try {
         const result = spawnSync("npm", ["run", "--silent", "plan", "--", stack, "--out", out, ...extra], { cwd: REPOSITORY, encoding: "utf8" });
         const files = new Map(listFiles(out).sort().map((file) => [file, fs.readFileSync(path.join(out, file), "utf8")]));
-        return { status: result.status, stdout: result.stdout.replace(out, "OUT"), stderr: result.stderr, files };
+        return { status: result.status, stdout: result.stdout.split(out).join("OUT"), stderr: result.stderr, files };
     } finally {
         fs.rmSync(out, { recursive: true, force: true });
     }
@@ -57,6 +58,8 @@ describe("npm run plan", () => {
             "host/jitsi-host-packages.create.sh",
             "host/jitsi-host-packages.delete.sh",
             "host/jitsi-hosts-block.create.sh",
+            "containers/jitsi-meet-proxy.json",
+            "providers/jitsi-docker.json",
         ]) {
             assert.ok(first.files.has(file), `plan did not write ${file}; wrote ${[...first.files.keys()].join(", ")}`);
         }
@@ -65,6 +68,18 @@ describe("npm run plan", () => {
     it("masks passwords and the private key", () => {
         assert.match(first.files.get("containers/jitsi-meet-prosody.env") ?? "", /^JICOFO_AUTH_PASSWORD=\[secret\]$/m);
         assert.strictEqual(first.files.get("containers/jitsi-meet-proxy/etc/nginx/tls/privkey.pem"), "[secret]\n");
+    });
+
+    it("shows published ports and images", () => {
+        const proxy = JSON.parse(first.files.get("containers/jitsi-meet-proxy.json") ?? "{}") as { image: string; ports: unknown[] };
+        assert.strictEqual(proxy.image, "docker.io/library/nginx:1.28.0");
+        assert.deepStrictEqual(proxy.ports, [
+            { external: 80, internal: 80, protocol: "tcp" },
+            { external: 443, internal: 443, protocol: "tcp" },
+        ]);
+        const prosody = JSON.parse(first.files.get("containers/jitsi-meet-prosody.json") ?? "{}") as { image: string; ports: unknown[] };
+        assert.strictEqual(prosody.image, "ghcr.io/jitsi/prosody:stable-11146");
+        assert.deepStrictEqual(prosody.ports, []);
     });
 
     it("writes host scripts unwrapped", () => {
@@ -78,6 +93,40 @@ describe("npm run plan", () => {
         assert.deepStrictEqual([...second.files.keys()], [...first.files.keys()]);
         for (const [file, content] of first.files) {
             assert.strictEqual(second.files.get(file), content, `${file} differs between runs`);
+        }
+    });
+
+    it("keeps a folder it did not write", () => {
+        const out = fs.mkdtempSync(path.join(os.tmpdir(), "plan-user-"));
+        try {
+            fs.writeFileSync(path.join(out, "notes.txt"), "mine\n");
+            const result = spawnSync("npm", ["run", "--silent", "plan", "--", "dev", "--out", out], { cwd: REPOSITORY, encoding: "utf8" });
+            assert.notStrictEqual(result.status, 0);
+            assert.match(result.stderr, /is not empty and does not contain a plan/);
+            assert.strictEqual(fs.readFileSync(path.join(out, "notes.txt"), "utf8"), "mine\n");
+        } finally {
+            fs.rmSync(out, { recursive: true, force: true });
+        }
+    });
+
+    it("takes a secret the stack file lacks", () => {
+        const stackFile = path.join(REPOSITORY, "Pulumi.plantest.yaml");
+        const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-key-"));
+        try {
+            fs.writeFileSync(stackFile, "config:\n  jitsi-meet:domain: meet.example.org\n  jitsi-meet:hostAddress: 203.0.113.10\n");
+            const keyFile = path.join(keyDir, "id_ed25519");
+            fs.writeFileSync(keyFile, makeSshKey());
+            const run = runPlan("plantest", ["--secret", `sshPrivateKey=${keyFile}`]);
+            assert.strictEqual(run.status, 0, run.stderr);
+            const connection = run.files.get("host/jitsi-host-packages.connection.json") ?? "";
+            assert.match(connection, /"privateKey": "\[secret\]"/);
+            assert.match(connection, /"host": "203\.0\.113\.10"/);
+            for (const [file, content] of run.files) {
+                assert.ok(!content.includes("OPENSSH PRIVATE KEY"), `${file} shows the SSH key`);
+            }
+        } finally {
+            fs.rmSync(stackFile, { force: true });
+            fs.rmSync(keyDir, { recursive: true, force: true });
         }
     });
 
