@@ -32,6 +32,12 @@ export interface DebianHostArgs {
     readonly configDir?: string;
     /** Whether ufw is managed. Default: true. */
     readonly firewall?: boolean;
+    /**
+     * SSH login user of a remote host (docker mode). A user other than root is added to the docker
+     * group, so that the Pulumi Docker provider can reach the engine as that user. Unset for the
+     * local machine.
+     */
+    readonly sshUser?: string;
     /** Classic install settings; unset means docker mode, which installs the Docker engine instead. */
     readonly classic?: ClassicInstallArgs;
 }
@@ -112,5 +118,6 @@ function dockerSteps(args: DebianHostArgs): SetupStep[] {
         jvbPort: args.jvbPort ?? 10000,
         configDir: args.configDir ?? "/opt/jitsi-meet",
         firewall: args.firewall ?? true,
+        sshUser: args.sshUser,
     }).map((script) => ({ script }));
 }

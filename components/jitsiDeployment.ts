@@ -52,6 +52,7 @@ export class JitsiDeployment extends pulumi.ComponentResource {
             jvbPort: config.jvbPort,
             configDir: config.configDir,
             firewall: config.firewall,
+            sshUser: config.host?.user,
             classic: config.installMode === "classic"
                 ? { domain: config.domain, certificatePem: tlsMaterial.certificatePem, privateKeyPem: tlsMaterial.privateKeyPem }
                 : undefined,

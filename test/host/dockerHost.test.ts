@@ -11,7 +11,7 @@ import * as path from "path";
 
 import { renderDockerHostScripts, SYSCTL_FILE, type DockerHostOptions, type HostScript } from "../../components/render/hostScripts";
 import { renderHostsScript } from "../../components/render/hostsFile";
-import { configSubdirs } from "../../components/render/layout";
+import { ACME_WEBROOT_SUBDIR, configSubdirs } from "../../components/render/layout";
 import { mustRun, run, type RunResult } from "../support/processes";
 import { RELEASES, useDebianSuite } from "./debianSuite";
 
@@ -22,6 +22,7 @@ const OPTIONS: DockerHostOptions = {
     jvbPort: 10000,
     configDir: "/opt/jitsi-meet",
     firewall: true,
+    sshUser: "deploy",
 };
 
 const STATE_DIR = "/var/lib/jitsi-meet-host";
@@ -67,6 +68,38 @@ describe("Debian host containers", () => {
                 return result.stdout;
             }
 
+            /** Returns the docker-access step rendered for SSH user `user`. */
+            function dockerAccessFor(user: string): HostScript {
+                const script = renderDockerHostScripts({ ...OPTIONS, sshUser: user }).find((candidate) => candidate.name === "docker-access");
+                assert.ok(script, `no docker-access step for ${user}`);
+                return script;
+            }
+
+            function groupsOf(user: string): string[] {
+                return mustRunInContainer(`id -nG ${user}`).trim().split(" ");
+            }
+
+            /**
+             * Builds and installs an empty package `name` that conflicts with docker.io, as the
+             * packages of Docker's repository do, without a package registry.
+             */
+            function installStandInPackage(name: string): void {
+                mustRunInContainer([
+                    "set -euo pipefail",
+                    `root="$(mktemp -d)"`,
+                    `mkdir "$root/DEBIAN"`,
+                    `printf '%s\n' 'Package: ${name}' 'Version: 99.0-test' 'Architecture: all' 'Maintainer: Jitsi host tests <root@localhost>' ` +
+                        `'Conflicts: docker.io' 'Description: stand-in for ${name} from Docker repository' >"$root/DEBIAN/control"`,
+                    `dpkg-deb --build --root-owner-group "$root" /tmp/${name}.deb >/dev/null`,
+                    `dpkg -i /tmp/${name}.deb >/dev/null`,
+                    `rm -rf "$root" /tmp/${name}.deb`,
+                ].join("\n"));
+            }
+
+            function isInstalled(name: string): boolean {
+                return runInContainer(`dpkg-query -W -f='\${db:Status-Abbrev}' ${name} 2>/dev/null | grep -qx 'ii '`).status === 0;
+            }
+
             function installedPackages(): string {
                 return mustRunInContainer(
                     "dpkg-query -W -f='${db:Status-Abbrev} ${binary:Package} ${Version}\\n' | awk '$1 == \"ii\"' | sort");
@@ -81,6 +114,7 @@ describe("Debian host containers", () => {
                     "    if [ -f \"$f\" ]; then sha256sum \"$f\"; fi",
                     "done",
                     `find ${OPTIONS.configDir} ${STATE_DIR} -printf '%p %U:%G %m %T@\\n' 2>/dev/null | sort || true`,
+                    "getent group docker || true",
                     "iptables -S 2>/dev/null || true",
                     "ip6tables -S 2>/dev/null || true",
                     "if command -v ufw >/dev/null; then ufw status verbose; fi",
@@ -99,6 +133,7 @@ describe("Debian host containers", () => {
                     "--mount", `type=bind,source=${mountedHostsFile},target=/srv/hosts`,
                     image, "sleep", "infinity",
                 ]);
+                mustRunInContainer(`useradd ${OPTIONS.sshUser}`);
             });
 
             after(function () {
@@ -140,6 +175,38 @@ describe("Debian host containers", () => {
                 assert.ok(!recorded.includes("bash"), "bash was installed before");
             });
 
+            it("docker-access adds the SSH user", () => {
+                assert.ok(!groupsOf("deploy").includes("docker"), "deploy is a member of docker before the step");
+                const first = runInContainer(step("docker-access").create);
+                assert.strictEqual(first.status, 0, first.stderr);
+                assert.match(first.stdout, /docker-access: added deploy to group docker/);
+                assert.ok(groupsOf("deploy").includes("docker"), "deploy is not a member of docker");
+                assert.strictEqual(mustRunInContainer(`cat ${STATE_DIR}/docker-access.state`), "added deploy\n");
+
+                const groupAfterFirst = mustRunInContainer("getent group docker");
+                const second = runInContainer(step("docker-access").create);
+                assert.strictEqual(second.status, 0, second.stderr);
+                assert.match(second.stdout, /docker-access: deploy is a member of group docker\ndocker-access: nothing changed\n$/);
+                assert.strictEqual(mustRunInContainer("getent group docker"), groupAfterFirst);
+            });
+
+            it("docker-access follows a new SSH user", () => {
+                mustRunInContainer("useradd other");
+                const other = runInContainer(dockerAccessFor("other").create);
+                assert.strictEqual(other.status, 0, other.stderr);
+                assert.match(other.stdout, /removed deploy from group docker, which the create script had added/);
+                assert.match(other.stdout, /added other to group docker/);
+                assert.ok(!groupsOf("deploy").includes("docker"), "deploy is still a member of docker");
+                assert.strictEqual(mustRunInContainer(`cat ${STATE_DIR}/docker-access.state`), "added other\n");
+
+                const back = runInContainer(step("docker-access").create);
+                assert.strictEqual(back.status, 0, back.stderr);
+                assert.ok(!groupsOf("other").includes("docker"), "other is still a member of docker");
+                assert.ok(groupsOf("deploy").includes("docker"), "deploy is not a member of docker");
+                assert.strictEqual(mustRunInContainer(`cat ${STATE_DIR}/docker-access.state`), "added deploy\n");
+                mustRunInContainer("userdel other");
+            });
+
             it("sysctl writes its file", () => {
                 const result = runInContainer(step("sysctl").create);
                 assert.strictEqual(result.status, 0, result.stderr);
@@ -169,12 +236,18 @@ describe("Debian host containers", () => {
                 assert.match(mustRunInContainer("iptables -S ufw-user-input"), /-p tcp .*--dport 22 -j ACCEPT/);
             });
 
-            it("directories creates them for uid 1000", () => {
+            it("directories creates them with owners", () => {
                 const result = runInContainer(step("directories").create);
                 assert.strictEqual(result.status, 0, result.stderr);
                 for (const directory of [OPTIONS.configDir, ...configSubdirs().map((subdir) => `${OPTIONS.configDir}/${subdir}`)]) {
                     assert.strictEqual(mustRunInContainer(`stat -c '%u:%g:%a' ${directory}`), "1000:1000:750\n", directory);
                 }
+                for (const directory of [`${OPTIONS.configDir}/proxy`, `${OPTIONS.configDir}/${ACME_WEBROOT_SUBDIR}`]) {
+                    assert.strictEqual(mustRunInContainer(`stat -c '%u:%g:%a' ${directory}`), "0:0:755\n", directory);
+                }
+                const recorded = mustRunInContainer(`cat ${STATE_DIR}/directories.state`).split("\n");
+                assert.ok(recorded.includes(`created ${OPTIONS.configDir}/proxy`));
+                assert.ok(recorded.includes(`created ${OPTIONS.configDir}/${ACME_WEBROOT_SUBDIR}`));
             });
 
             it("second run changes nothing", () => {
@@ -209,21 +282,50 @@ describe("Debian host containers", () => {
 
             it("directories delete keeps user files", () => {
                 mustRunInContainer(`echo data > ${OPTIONS.configDir}/jvb/user-file`);
+                mustRunInContainer(`echo token > ${OPTIONS.configDir}/${ACME_WEBROOT_SUBDIR}/challenge`);
                 const result = runInContainer(step("directories").delete);
                 assert.strictEqual(result.status, 0, result.stderr);
                 assert.strictEqual(mustRunInContainer(`cat ${OPTIONS.configDir}/jvb/user-file`), "data\n");
-                assert.strictEqual(mustRunInContainer(`ls -A ${OPTIONS.configDir}`), "jvb\n");
+                assert.strictEqual(mustRunInContainer(`cat ${OPTIONS.configDir}/${ACME_WEBROOT_SUBDIR}/challenge`), "token\n");
+                assert.strictEqual(mustRunInContainer(`ls -A ${OPTIONS.configDir}`), "jvb\nproxy\n");
                 assert.strictEqual(mustRunInContainer(`cat ${STATE_DIR}/directories.state`),
-                    `created ${OPTIONS.configDir}\ncreated ${OPTIONS.configDir}/jvb\n`);
+                    `created ${OPTIONS.configDir}\ncreated ${OPTIONS.configDir}/jvb\n` +
+                    `created ${OPTIONS.configDir}/proxy\ncreated ${OPTIONS.configDir}/${ACME_WEBROOT_SUBDIR}\n`);
             });
 
             it("directories delete removes them once empty", () => {
-                mustRunInContainer(`rm ${OPTIONS.configDir}/jvb/user-file`);
+                mustRunInContainer(`rm ${OPTIONS.configDir}/jvb/user-file ${OPTIONS.configDir}/${ACME_WEBROOT_SUBDIR}/challenge`);
                 const result = runInContainer(step("directories").delete);
                 assert.strictEqual(result.status, 0, result.stderr);
                 assert.strictEqual(runInContainer(`test -e ${OPTIONS.configDir}`).status, 1, "the config directory still exists");
                 assert.strictEqual(runInContainer(`test -e ${STATE_DIR}/directories.state`).status, 1);
                 assert.strictEqual(runInContainer("test -d /opt").status, 0, "/opt existed before and must stay");
+            });
+
+            it("directories keeps an existing webroot", () => {
+                const webroot = `${OPTIONS.configDir}/${ACME_WEBROOT_SUBDIR}`;
+                mustRunInContainer(`install -d -m 0700 ${OPTIONS.configDir}/proxy ${webroot} && echo token > ${webroot}/challenge`);
+                const create = runInContainer(step("directories").create);
+                assert.strictEqual(create.status, 0, create.stderr);
+                assert.match(create.stdout, new RegExp(`set owner 0:0 and mode 755 on ${webroot} \\(was 0:0:700\\)`));
+                assert.strictEqual(mustRunInContainer(`stat -c '%u:%g:%a' ${webroot}`), "0:0:755\n");
+                assert.strictEqual(mustRunInContainer(`stat -c '%u:%g:%a' ${OPTIONS.configDir}/proxy`), "0:0:700\n",
+                    "create changed a webroot parent that it did not make");
+                assert.match(mustRunInContainer(`cat ${STATE_DIR}/directories.state`), new RegExp(`^changed ${webroot} 0:0:700 0:0:755$`, "m"));
+
+                const again = runInContainer(step("directories").create);
+                assert.match(again.stdout, /directories: nothing changed\n$/);
+
+                const remove = runInContainer(step("directories").delete);
+                assert.strictEqual(remove.status, 0, remove.stderr);
+                assert.match(remove.stdout, new RegExp(`restored owner and mode 0:0:700 on ${webroot}`));
+                assert.strictEqual(mustRunInContainer(`stat -c '%u:%g:%a' ${webroot}`), "0:0:700\n");
+                assert.strictEqual(mustRunInContainer(`cat ${webroot}/challenge`), "token\n");
+
+                mustRunInContainer(`rm -r ${OPTIONS.configDir}`);
+                const cleanup = runInContainer(step("directories").delete);
+                assert.strictEqual(cleanup.status, 0, cleanup.stderr);
+                assert.strictEqual(runInContainer(`test -e ${STATE_DIR}/directories.state`).status, 1);
             });
 
             it("firewall delete disables ufw", () => {
@@ -238,6 +340,28 @@ describe("Debian host containers", () => {
                 const result = runInContainer(step("sysctl").delete);
                 assert.strictEqual(result.status, 0, result.stderr);
                 assert.strictEqual(runInContainer(`test -e ${SYSCTL_FILE}`).status, 1);
+            });
+
+            it("docker-access delete removes the membership", () => {
+                const result = runInContainer(step("docker-access").delete);
+                assert.strictEqual(result.status, 0, result.stderr);
+                assert.match(result.stdout, /docker-access: removed deploy from group docker/);
+                assert.ok(!groupsOf("deploy").includes("docker"), "deploy is still a member of docker");
+                assert.strictEqual(runInContainer(`test -e ${STATE_DIR}/docker-access.state`).status, 1);
+            });
+
+            it("docker-access keeps an earlier member", () => {
+                mustRunInContainer("useradd --groups docker member");
+                const access = dockerAccessFor("member");
+                const create = runInContainer(access.create);
+                assert.strictEqual(create.status, 0, create.stderr);
+                assert.match(create.stdout, /docker-access: member is a member of group docker\ndocker-access: nothing changed\n$/);
+                assert.strictEqual(runInContainer(`test -e ${STATE_DIR}/docker-access.state`).status, 1, "create recorded an earlier member");
+
+                const remove = runInContainer(access.delete);
+                assert.strictEqual(remove.status, 0, remove.stderr);
+                assert.ok(groupsOf("member").includes("docker"), "delete removed a membership that create did not add");
+                mustRunInContainer("userdel member");
             });
 
             it("packages delete restores the package list", () => {
@@ -283,6 +407,51 @@ describe("Debian host containers", () => {
                 const packages = runInContainer(step("packages").delete);
                 assert.strictEqual(packages.status, 0, packages.stderr);
                 assert.strictEqual(installedPackages(), packagesWithUfw, "packages delete removed the administrator's ufw");
+            });
+
+            it("packages keeps an installed docker-ce", () => {
+                installStandInPackage("docker-ce");
+                const packagesWithEngine = installedPackages();
+                const create = runInContainer(step("packages").create);
+                assert.strictEqual(create.status, 0, create.stderr);
+                assert.match(create.stdout, /packages: a Docker engine is already installed \(package docker-ce\), so docker\.io is not installed/);
+                assert.ok(!isInstalled("docker.io"), "docker.io was installed");
+                assert.ok(isInstalled("docker-ce"), "docker-ce was removed");
+                assert.ok(isInstalled("apparmor"), "apparmor was not installed");
+
+                const again = runInContainer(step("packages").create);
+                assert.strictEqual(again.status, 0, again.stderr);
+                assert.match(again.stdout, /packages: nothing changed\n$/);
+
+                const remove = runInContainer(step("packages").delete);
+                assert.strictEqual(remove.status, 0, remove.stderr);
+                assert.strictEqual(installedPackages(), packagesWithEngine, "packages delete changed packages it did not install");
+                mustRunInContainer("dpkg -r docker-ce >/dev/null");
+            });
+
+            it("packages keeps a dockerd on PATH", () => {
+                mustRunInContainer("printf '#!/bin/sh\\nexit 0\\n' >/usr/local/bin/dockerd && chmod 0755 /usr/local/bin/dockerd");
+                try {
+                    const create = runInContainer(step("packages").create);
+                    assert.strictEqual(create.status, 0, create.stderr);
+                    assert.match(create.stdout, /packages: a Docker engine is already installed \(\/usr\/local\/bin\/dockerd, which no package owns\)/);
+                    assert.ok(!isInstalled("docker.io"), "docker.io was installed");
+                    const remove = runInContainer(step("packages").delete);
+                    assert.strictEqual(remove.status, 0, remove.stderr);
+                } finally {
+                    mustRunInContainer("rm -f /usr/local/bin/dockerd");
+                }
+            });
+
+            it("packages rejects removing docker-ce-cli", () => {
+                installStandInPackage("docker-ce-cli");
+                const packagesWithCli = installedPackages();
+                const create = runInContainer(step("packages").create);
+                assert.strictEqual(create.status, 1, create.stdout);
+                assert.match(create.stderr, /step packages \(create\) failed: installing docker\.io apparmor would make apt-get remove docker-ce-cli, and this step removes no package/);
+                assert.strictEqual(installedPackages(), packagesWithCli);
+                assert.strictEqual(runInContainer(`test -e ${STATE_DIR}/packages.installed`).status, 1);
+                mustRunInContainer("dpkg -r docker-ce-cli >/dev/null");
             });
 
             it("hosts block on a bind-mounted file", () => {

@@ -2,7 +2,10 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 
 import {
+    ACME_WEBROOT_MODE,
+    ACME_WEBROOT_OWNER,
     bashConstant,
+    DOCKER_GROUP,
     renderDockerHostScripts,
     renderScript,
     shellQuote,
@@ -11,7 +14,7 @@ import {
     type HostScript,
 } from "../../components/render/hostScripts";
 import { hostsBlockMarkers, renderHostsScript, type HostsBlockOptions } from "../../components/render/hostsFile";
-import { configSubdirs } from "../../components/render/layout";
+import { ACME_WEBROOT_SUBDIR, configSubdirs } from "../../components/render/layout";
 import { describeScriptChecks } from "../support/scriptChecks";
 
 const DEFAULT_OPTIONS: DockerHostOptions = {
@@ -35,6 +38,8 @@ const DOCKER_OPTION_SETS: readonly DockerHostOptions[] = [
     { ...DEFAULT_OPTIONS, firewall: false },
     { sshPort: 2222, httpPort: 8080, httpsPort: 8443, jvbPort: 10443, configDir: "/srv/data/jitsi-meet/", firewall: true },
     { ...DEFAULT_OPTIONS, configDir: "/jitsi" },
+    { ...DEFAULT_OPTIONS, sshUser: "debian" },
+    { ...DEFAULT_OPTIONS, firewall: false, sshUser: "_deploy-1" },
 ];
 
 const HOSTS_OPTION_SETS: readonly HostsBlockOptions[] = [
@@ -91,6 +96,24 @@ describe("host setup scripts", () => {
         assert.deepStrictEqual(names, ["packages", "sysctl", "firewall", "directories"]);
     });
 
+    it("adds docker-access for a non-root user", () => {
+        const scripts = renderDockerHostScripts({ ...DEFAULT_OPTIONS, sshUser: "debian" });
+        assert.deepStrictEqual(scripts.map((script) => script.name),
+            ["packages", "docker-access", "sysctl", "firewall", "directories"]);
+        const access = scripts[1];
+        assert.deepStrictEqual(constantValue(access.create, "USER_NAME"), ["debian"]);
+        assert.deepStrictEqual(constantValue(access.create, "GROUP"), [DOCKER_GROUP]);
+        assert.deepStrictEqual(constantValue(access.delete, "GROUP"), [DOCKER_GROUP]);
+        assert.doesNotMatch(access.delete, /^readonly USER_NAME=/m, "delete must remove the recorded users, not the current one");
+    });
+
+    for (const sshUser of [undefined, "root"]) {
+        it(`omits docker-access for ${sshUser ?? "no user"}`, () => {
+            const names = renderDockerHostScripts({ ...DEFAULT_OPTIONS, sshUser }).map((script) => script.name);
+            assert.deepStrictEqual(names, ["packages", "sysctl", "firewall", "directories"]);
+        });
+    }
+
     it("omits the firewall when disabled", () => {
         const scripts = renderDockerHostScripts({ ...DEFAULT_OPTIONS, firewall: false });
         assert.deepStrictEqual(scripts.map((script) => script.name), ["packages", "sysctl", "directories"]);
@@ -103,6 +126,15 @@ describe("host setup scripts", () => {
         assert.ok(packages.includes("docker.io"));
         assert.ok(packages.includes("ufw"));
         assert.ok(packages.includes("procps"), "the sysctl step runs sysctl from procps");
+    });
+
+    it("keeps another Docker engine", () => {
+        const create = renderDockerHostScripts(DEFAULT_OPTIONS)[0].create;
+        const engines = constantValue(create, "OTHER_ENGINE_PACKAGES");
+        assert.ok(engines.includes("docker-ce"), `docker-ce is not an engine package: ${engines.join(" ")}`);
+        assert.ok(!engines.includes("docker.io"));
+        assert.match(create, /^ {4}run_apt_get --update install -y --no-install-recommends --no-remove /m,
+            "the installation must never remove a package");
     });
 
     it("starts every script in strict mode", () => {
@@ -146,6 +178,19 @@ describe("host setup scripts", () => {
         assert.deepStrictEqual(constantValue(directories.create, "OWNER"), ["1000:1000"]);
     });
 
+    it("creates the ACME webroot for root", () => {
+        const directories = renderDockerHostScripts({ ...DEFAULT_OPTIONS, configDir: "/srv/data/jitsi/" })[3];
+        assert.strictEqual(ACME_WEBROOT_SUBDIR, "proxy/acme-challenge");
+        assert.deepStrictEqual(constantValue(directories.create, "WEBROOT_DIRECTORY"), ["/srv/data/jitsi/proxy/acme-challenge"]);
+        assert.deepStrictEqual(constantValue(directories.create, "WEBROOT_PARENT_DIRECTORIES"), ["/srv/data/jitsi/proxy"]);
+        assert.deepStrictEqual(constantValue(directories.create, "WEBROOT_OWNER"), [ACME_WEBROOT_OWNER]);
+        assert.deepStrictEqual(constantValue(directories.create, "WEBROOT_MODE"), [ACME_WEBROOT_MODE]);
+        assert.strictEqual(ACME_WEBROOT_OWNER, "0:0");
+        assert.strictEqual(ACME_WEBROOT_MODE, "755");
+        const owned = constantValue(directories.create, "OWNED_DIRECTORIES");
+        assert.ok(!owned.some((directory) => directory.includes("/proxy")), `the webroot is owned by uid 1000: ${owned.join(" ")}`);
+    });
+
     it("names the sysctl file and values", () => {
         const sysctl = renderDockerHostScripts(DEFAULT_OPTIONS)[1];
         assert.deepStrictEqual(constantValue(sysctl.create, "CONFIG_FILE"), [SYSCTL_FILE]);
@@ -162,6 +207,12 @@ describe("host setup scripts", () => {
         { title: "configDir with a quote", options: { ...DEFAULT_OPTIONS, configDir: "/opt/it's" }, mentions: "configDir" },
         { title: "port zero", options: { ...DEFAULT_OPTIONS, httpPort: 0 }, mentions: "httpPort" },
         { title: "fractional port", options: { ...DEFAULT_OPTIONS, jvbPort: 10000.5 }, mentions: "jvbPort" },
+        { title: "empty sshUser", options: { ...DEFAULT_OPTIONS, sshUser: "" }, mentions: "invalid sshUser" },
+        { title: "sshUser with a space", options: { ...DEFAULT_OPTIONS, sshUser: "deploy user" }, mentions: "invalid sshUser" },
+        { title: "sshUser with a quote", options: { ...DEFAULT_OPTIONS, sshUser: "o'brien" }, mentions: "invalid sshUser" },
+        { title: "sshUser starting with -", options: { ...DEFAULT_OPTIONS, sshUser: "-deploy" }, mentions: "invalid sshUser" },
+        { title: "sshUser in upper case", options: { ...DEFAULT_OPTIONS, sshUser: "Debian" }, mentions: "invalid sshUser" },
+        { title: "sshUser of 33 characters", options: { ...DEFAULT_OPTIONS, sshUser: "a".repeat(33) }, mentions: "invalid sshUser" },
     ];
     for (const { title, options, mentions } of invalidOptions) {
         it(`rejects ${title}`, () => {

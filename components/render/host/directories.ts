@@ -1,11 +1,19 @@
 // Renders the "directories" step: the host directories that the containers bind-mount their
-// configuration from, owned by the containers' user.
-import { JITSI_UID, configSubdirs } from "../layout";
+// configuration from, owned by the containers' user, and the ACME webroot, owned by root.
+import { ACME_WEBROOT_SUBDIR, JITSI_UID, configSubdirs } from "../layout";
 import { HOST_STATE_DIR, bash, bashConstant, renderScript, stateFile, type HostScript } from "./script";
 import { STATE_FUNCTIONS } from "./state";
 
 /** Mode of the configuration directories; the containers run as JITSI_UID, so others need no access. */
 export const CONFIG_DIR_MODE = "750";
+
+/**
+ * Owner and mode of the ACME webroot and of the directories between it and configDir that the
+ * step creates. An ACME client on the host writes challenge files into it as root, and the
+ * proxy's nginx workers, which run as a non-root user, read them through a read-only bind mount.
+ */
+export const ACME_WEBROOT_OWNER = "0:0";
+export const ACME_WEBROOT_MODE = "755";
 
 /** Returns the missing-parent candidates of `directory`, outermost first, without "/". */
 function parentDirectories(directory: string): string[] {
@@ -28,18 +36,24 @@ function ownedDirectories(configDir: string): string[] {
     return directories;
 }
 
+/** Returns the directories between configDir and the ACME webroot, parents first. */
+function webrootParentDirectories(configDir: string): string[] {
+    const parts = ACME_WEBROOT_SUBDIR.split("/").slice(0, -1);
+    return parts.map((_, index) => `${configDir}/${parts.slice(0, index + 1).join("/")}`);
+}
+
 const DIRECTORIES_FUNCTIONS = bash`
 # Prints "UID:GID:MODE" of directory $1, following a symbolic link.
 read_owner_and_mode() {
     stat -L -c '%u:%g:%a' -- "$1"
 }
 
-# Succeeds when directory $1 has OWNER and the permission bits MODE; setuid, setgid and sticky
-# bits are not compared, so that an administrator may set them.
+# Succeeds when directory $1 has owner $2 ("UID:GID") and the permission bits $3 (octal);
+# setuid, setgid and sticky bits are not compared, so that an administrator may set them.
 has_owner_and_mode() {
     local current
     current="$(read_owner_and_mode "$1")"
-    [[ "\${current%:*}" == "$OWNER" ]] && (( (8#\${current##*:} & 8#777) == 8#\${MODE} ))
+    [[ "\${current%:*}" == "$2" ]] && (( (8#\${current##*:} & 8#777) == 8#$3 ))
 }
 
 state_has_entry() {
@@ -57,6 +71,34 @@ create_directory() {
     mkdir -- "$1"
 }
 
+# Creates directory $1 with owner $2 and mode $3 unless it exists.
+create_missing_directory() {
+    if [[ ! -d "$1" ]]; then
+        create_directory "$1"
+        chown -- "$2" "$1"
+        chmod -- "$3" "$1"
+        record_change "created $1 with owner $2 and mode $3"
+    fi
+}
+
+# Creates directory $1 with owner $2 and mode $3, or gives an existing one that owner and mode.
+# The state file keeps the owner and mode of a directory that existed before create, with the
+# ones set, for delete to restore. A numeric chmod keeps a directory's setuid and setgid bits.
+ensure_directory() {
+    local previous
+    if [[ ! -d "$1" ]]; then
+        create_missing_directory "$1" "$2" "$3"
+    elif ! has_owner_and_mode "$1" "$2" "$3"; then
+        previous="$(read_owner_and_mode "$1")"
+        if ! state_has_entry created "$1" && ! state_has_entry changed "$1"; then
+            add_state_line "$STATE_FILE" "changed $1 \${previous} $2:$3"
+        fi
+        chown -- "$2" "$1"
+        chmod -- "$3" "$1"
+        record_change "set owner $2 and mode $3 on $1 (was \${previous})"
+    fi
+}
+
 for directory in "\${PARENT_DIRECTORIES[@]}"; do
     if [[ ! -d "$directory" ]]; then
         create_directory "$directory"
@@ -65,28 +107,22 @@ for directory in "\${PARENT_DIRECTORIES[@]}"; do
 done
 
 for directory in "\${OWNED_DIRECTORIES[@]}"; do
-    if [[ ! -d "$directory" ]]; then
-        create_directory "$directory"
-        chown -- "$OWNER" "$directory"
-        chmod -- "u=rwx,g=rx,o=" "$directory"
-        record_change "created \${directory} with owner \${OWNER} and mode \${MODE}"
-    elif ! has_owner_and_mode "$directory"; then
-        previous="$(read_owner_and_mode "$directory")"
-        # Keep the owner and mode of a directory that existed before create, for delete to restore.
-        if ! state_has_entry created "$directory" && ! state_has_entry changed "$directory"; then
-            add_state_line "$STATE_FILE" "changed \${directory} \${previous}"
-        fi
-        chown -- "$OWNER" "$directory"
-        chmod -- "u=rwx,g=rx,o=" "$directory"
-        record_change "set owner \${OWNER} and mode \${MODE} on \${directory} (was \${previous})"
-    fi
+    ensure_directory "$directory" "$OWNER" "$MODE"
 done
+
+# Directories above the webroot get the webroot's owner and mode only when create makes them.
+for directory in "\${WEBROOT_PARENT_DIRECTORIES[@]}"; do
+    create_missing_directory "$directory" "$WEBROOT_OWNER" "$WEBROOT_MODE"
+done
+ensure_directory "$WEBROOT_DIRECTORY" "$WEBROOT_OWNER" "$WEBROOT_MODE"
 `;
 
 /*
  * Delete removes only directories that create made, and only when they are empty: files in them
- * are the services' data (prosody's accounts, generated configuration) or the user's, and stay.
- * A directory that existed before gets back its owner and mode, unless they changed since.
+ * are the services' data (prosody's accounts, generated configuration, ACME challenges) or the
+ * user's, and stay. A directory that existed before gets back its owner and mode, unless they
+ * changed since. A "changed" line has the owner and mode that create set as its last field, or,
+ * as earlier versions of create wrote it, no such field, which stands for OWNER and MODE.
  */
 const DIRECTORIES_DELETE_BODY = bash`
 if [[ ! -f "$STATE_FILE" ]]; then
@@ -99,7 +135,7 @@ mapfile -t entries <"$STATE_FILE"
 kept=()
 # Children were recorded after their parents, so walking backwards empties a parent first.
 for ((index = \${#entries[@]} - 1; index >= 0; index--)); do
-    read -r kind directory previous <<<"\${entries[index]}"
+    read -r kind directory previous applied <<<"\${entries[index]}"
     if [[ ! -d "$directory" ]]; then
         continue
     fi
@@ -114,7 +150,8 @@ for ((index = \${#entries[@]} - 1; index >= 0; index--)); do
             fi
             ;;
         changed)
-            if has_owner_and_mode "$directory"; then
+            applied="\${applied:-\${OWNER}:\${MODE}}"
+            if has_owner_and_mode "$directory" "\${applied%:*}" "\${applied##*:}"; then
                 chown -- "\${previous%:*}" "$directory"
                 chmod -- "\${previous##*:}" "$directory"
                 record_change "restored owner and mode \${previous} on \${directory}"
@@ -153,6 +190,10 @@ export function renderDirectoriesScript(configDir: string): HostScript {
                 ...constants,
                 bashConstant("PARENT_DIRECTORIES", parentDirectories(configDir)),
                 bashConstant("OWNED_DIRECTORIES", ownedDirectories(configDir)),
+                bashConstant("WEBROOT_PARENT_DIRECTORIES", webrootParentDirectories(configDir)),
+                bashConstant("WEBROOT_DIRECTORY", `${configDir}/${ACME_WEBROOT_SUBDIR}`),
+                bashConstant("WEBROOT_OWNER", ACME_WEBROOT_OWNER),
+                bashConstant("WEBROOT_MODE", ACME_WEBROOT_MODE),
             ],
             body: [STATE_FUNCTIONS, DIRECTORIES_FUNCTIONS, DIRECTORIES_CREATE_BODY],
         }),
