@@ -258,7 +258,7 @@ class Reader {
     }
 
     /**
-     * Whether `key` has a value other than its default. The Pulumi CLI fills in the defaults
+     * Returns whether `key` has a value other than its default. The Pulumi CLI fills in the defaults
      * from Pulumi.yaml, so a value equal to the default may never have been set by the user.
      */
     setToNonDefault(key: string, fallback?: string | number | boolean): boolean {
@@ -407,7 +407,7 @@ function checkSshPrivateKey(value: string): string | undefined {
 }
 
 /**
- * Whether a private key needs a passphrase: a PEM key marked ENCRYPTED, or an OpenSSH key whose
+ * Returns whether a private key needs a passphrase: a PEM key marked ENCRYPTED, or an OpenSSH key whose
  * cipher name (the first string after the `openssh-key-v1` magic) is not "none".
  */
 function isEncryptedPrivateKey(pem: string): boolean {

@@ -47,7 +47,7 @@ function parseArguments(argv: readonly string[]): PlanArguments {
 // A plan folder contains this file, so that --out never deletes a folder that the plan did not write.
 const PLAN_MARKER = ".jitsi-meet-plan";
 
-/** Empties `out` for a new plan, or throws when it holds anything that a plan did not write. */
+/** Empties `out` for a new plan, or throws when it contains anything that a plan did not write. */
 function prepareOutputFolder(out: string): void {
     if (fs.existsSync(out)) {
         if (!fs.statSync(out).isDirectory()) {
