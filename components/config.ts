@@ -71,6 +71,8 @@ export interface JitsiConfig {
     readonly timeZone: string;
     readonly httpPort: number;
     readonly httpsPort: number;
+    /** Host address that the published ports bind to; unset means every address of the host. */
+    readonly publishAddress?: string;
     /** UDP port for media; published by jvb. */
     readonly jvbPort: number;
     /** Subnet of the Docker network that the containers share. */
@@ -117,7 +119,7 @@ export const CONFIG_KEYS = [
     "domain", "installMode",
     "hostAddress", "sshUser", "sshPort", "sshPrivateKey", "sshHostKey",
     "advertiseIps", "imageRepository", "imageTag", "nginxImage", "timeZone",
-    "httpPort", "httpsPort", "jvbPort", "dockerSubnet", "configDir", "firewall",
+    "httpPort", "httpsPort", "jvbPort", "publishAddress", "dockerSubnet", "configDir", "firewall",
     "tlsMode", "tlsKeyAlgorithm", "tlsExtraNames", "tlsValidityDays", "tlsEarlyRenewalDays",
     "tlsCertificate", "tlsPrivateKey",
     "hostsAddress", "hostsOnWorkstation", "hostsFile",
@@ -153,9 +155,14 @@ const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
  * Validates `raw` and returns the typed configuration, or throws ConfigError listing every
  * problem. `now` is the time against which a provided certificate's validity is checked.
  */
-export function parseConfig(raw: RawConfig, namespace = "jitsi-meet", now: Date = new Date()): JitsiConfig {
+export function parseConfig(
+    raw: RawConfig,
+    namespace = "jitsi-meet",
+    now: Date = new Date(),
+    storedAsSecret: readonly string[] = [],
+): JitsiConfig {
     const problems: ConfigProblem[] = [];
-    const reader = new Reader(raw, problems);
+    const reader = new Reader(raw, problems, new Set([...SECRET_KEYS, ...storedAsSecret]));
 
     for (const key of Object.keys(raw)) {
         if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
@@ -170,7 +177,7 @@ export function parseConfig(raw: RawConfig, namespace = "jitsi-meet", now: Date 
     const sshPort = host?.port ?? DEFAULTS.sshPort;
 
     const listedIps = reader.list("advertiseIps", checkIp);
-    const advertiseIps = listedIps ?? defaultAdvertiseIps(host);
+    const advertiseIps = installMode === "classic" ? [] : listedIps ?? defaultAdvertiseIps(host);
     const dockerSubnet = reader.optional("dockerSubnet", DEFAULTS.dockerSubnet, checkIpv4Subnet);
     // An invalid list has been reported already; an unset or empty one is reported here.
     // Classic mode leaves the addresses to the jitsi-videobridge2 package, so only docker mode needs them.
@@ -200,6 +207,7 @@ export function parseConfig(raw: RawConfig, namespace = "jitsi-meet", now: Date 
     const httpPort = reader.port("httpPort", DEFAULTS.httpPort);
     const httpsPort = reader.port("httpsPort", DEFAULTS.httpsPort);
     const jvbPort = reader.port("jvbPort", DEFAULTS.jvbPort);
+    const publishAddress = reader.optionalUnset("publishAddress", checkIp);
     checkPortCollisions(problems, { httpPort, httpsPort, sshPort: host ? sshPort : undefined });
 
     const configDir = reader.optional("configDir", DEFAULTS.configDir, checkAbsolutePath);
@@ -232,6 +240,7 @@ export function parseConfig(raw: RawConfig, namespace = "jitsi-meet", now: Date 
         httpPort,
         httpsPort,
         jvbPort,
+        publishAddress,
         dockerSubnet,
         configDir,
         firewall,
@@ -240,17 +249,21 @@ export function parseConfig(raw: RawConfig, namespace = "jitsi-meet", now: Date 
     };
 }
 
-/** Quotes a value for an error message; the value of a secret key is never shown. */
-function quoted(key: string, value: string): string {
-    return SECRET_KEYS.includes(key) ? "(secret, not shown)" : JSON.stringify(value);
-}
-
 // A check returns undefined for a valid value, or the reason the value is invalid.
 type Check = (value: string) => string | undefined;
 
 /** Reads raw values and records a problem for each invalid one, so that all are reported together. */
 class Reader {
-    constructor(private readonly raw: RawConfig, private readonly problems: ConfigProblem[]) {}
+    constructor(
+        private readonly raw: RawConfig,
+        private readonly problems: ConfigProblem[],
+        private readonly secretKeys: ReadonlySet<string>,
+    ) {}
+
+    /** Quotes a value for an error message; the value of a secret key is never shown. */
+    quoted(key: string, value: string): string {
+        return this.secretKeys.has(key) ? "(secret, not shown)" : JSON.stringify(value);
+    }
 
     value(key: string): string | undefined {
         const value = this.raw[key];
@@ -303,7 +316,7 @@ class Reader {
         if ((allowed as readonly string[]).includes(value)) {
             return value as T;
         }
-        this.fail(key, `invalid value ${JSON.stringify(value)}; expected one of ${allowed.join(", ")}`);
+        this.fail(key, `invalid value ${this.quoted(key, value)}; expected one of ${allowed.join(", ")}`);
         return fallback;
     }
 
@@ -318,7 +331,7 @@ class Reader {
         }
         const parsed = /^[0-9]+$/.test(value) ? Number(value) : NaN;
         if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
-            this.fail(key, `invalid value ${JSON.stringify(value)}; expected a whole number from ${min} to ${max}`);
+            this.fail(key, `invalid value ${this.quoted(key, value)}; expected a whole number from ${min} to ${max}`);
             return fallback;
         }
         return parsed;
@@ -332,7 +345,7 @@ class Reader {
         if (value === "true" || value === "false") {
             return value === "true";
         }
-        this.fail(key, `invalid value ${JSON.stringify(value)}; expected true or false`);
+        this.fail(key, `invalid value ${this.quoted(key, value)}; expected true or false`);
         return fallback;
     }
 
@@ -349,14 +362,14 @@ class Reader {
             parsed = undefined;
         }
         if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === "string")) {
-            this.fail(key, `invalid value ${quoted(key, value)}; expected a list of strings, for example ["203.0.113.10"]`);
+            this.fail(key, `invalid value ${this.quoted(key, value)}; expected a list of strings, for example ["203.0.113.10"]`);
             return [];
         }
         const items = parsed as string[];
         const valid = items.filter((item) => this.checked(key, item, check));
         const duplicates = items.filter((item, index) => items.indexOf(item) !== index);
         for (const item of new Set(duplicates)) {
-            this.fail(key, `${JSON.stringify(item)} is listed twice; list each value once`);
+            this.fail(key, `${this.quoted(key, item)} is listed twice; list each value once`);
         }
         return valid;
     }
@@ -364,7 +377,7 @@ class Reader {
     private checked(key: string, value: string, check: Check): boolean {
         const reason = check(value);
         if (reason !== undefined) {
-            this.fail(key, `invalid value ${quoted(key, value)}; ${reason}`);
+            this.fail(key, `invalid value ${this.quoted(key, value)}; ${reason}`);
             return false;
         }
         return true;
@@ -483,7 +496,7 @@ function checkDomain(value: string): string | undefined {
         return "remove the trailing dot or slash; expected a bare DNS name such as meet.example.org";
     }
     if (value !== value.toLowerCase()) {
-        return `use lower case (${value.toLowerCase()}), because certificates, nginx and prosody compare names case-sensitively`;
+        return "use lower case only, because certificates, nginx and prosody compare names case-sensitively";
     }
     if (net.isIP(value) !== 0) {
         return "an IP address cannot be the meeting domain; expected a DNS name such as meet.example.org";
@@ -574,6 +587,7 @@ const DOCKER_ONLY_KEYS: readonly [key: string, fallback: string | number | undef
     ["httpPort", DEFAULTS.httpPort, PACKAGE_PORTS],
     ["httpsPort", DEFAULTS.httpsPort, PACKAGE_PORTS],
     ["jvbPort", DEFAULTS.jvbPort, PACKAGE_PORTS],
+    ["publishAddress", undefined, PACKAGE_PORTS],
     // NOTE: the program does not configure jvb's addresses in classic mode; jitsi-videobridge2
     // keeps its packaged defaults, which find the public address through STUN.
     ["advertiseIps", undefined, "the jitsi-videobridge2 package finds the addresses to advertise itself"],

@@ -74,7 +74,7 @@ export class JitsiContainers extends pulumi.ComponentResource {
                 restart: "unless-stopped",
                 envs: environment,
                 networksAdvanced: [{ name: network.name, aliases: [spec.alias] }],
-                ports: spec.ports.map((port) => ({ internal: port.internal, external: port.external, protocol: port.protocol })),
+                ports: spec.ports.map((port) => ({ internal: port.internal, external: port.external, protocol: port.protocol, ip: port.ip })),
                 volumes: spec.mounts.map((mount) => ({ hostPath: mount.hostPath, containerPath: mount.containerPath })),
                 healthcheck: spec.healthcheck === undefined ? undefined : {
                     tests: [...spec.healthcheck],

@@ -1,4 +1,6 @@
 // Composes the whole deployment from a validated configuration.
+import * as net from "net";
+
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -80,7 +82,10 @@ export class JitsiDeployment extends pulumi.ComponentResource {
         this.url = `${publicUrl(config.domain, config.httpsPort)}/`;
         this.caCertificatePem = tlsMaterial.caCertificatePem;
         this.advertisedIps = config.advertiseIps;
-        this.dnsRecords = config.advertiseIps
+        // Docker mode: the addresses jvb advertises. Classic mode: the host's address when it is an IP.
+        const hostIps = config.host !== undefined && net.isIP(config.host.address) !== 0 ? [config.host.address] : [];
+        const publicIps = config.installMode === "docker" ? config.advertiseIps : hostIps;
+        this.dnsRecords = publicIps
             .filter((ip) => !isLoopback(ip))
             .map((ip): DnsRecord => ({ name: config.domain, type: ip.includes(":") ? "AAAA" : "A", value: ip }));
         this.registerOutputs({
@@ -112,6 +117,7 @@ export class JitsiDeployment extends pulumi.ComponentResource {
             timeZone: config.timeZone,
             advertiseIps: config.advertiseIps,
             jvbPort: config.jvbPort,
+            publishAddress: config.publishAddress,
             configDir: config.configDir,
         }, { parent: this, dependsOn: host.ready });
 
@@ -138,6 +144,7 @@ export class JitsiDeployment extends pulumi.ComponentResource {
             acmeWebrootHostPath: `${config.configDir}/${ACME_WEBROOT_SUBDIR}`,
             httpPort: config.httpPort,
             httpsPort: config.httpsPort,
+            publishAddress: config.publishAddress,
             dependsOn: [tlsMaterial, ...host.ready],
         }, { parent: this });
     }

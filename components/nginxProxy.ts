@@ -22,6 +22,8 @@ export interface NginxProxyArgs {
     /** Host ports for HTTP and HTTPS. */
     readonly httpPort: number;
     readonly httpsPort: number;
+    /** Host address that the ports bind to; unset means every address of the host. */
+    readonly publishAddress?: string;
     /** Resources that the container waits for, such as the Jitsi containers. */
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
     /** Docker container name. Default: jitsi-meet-proxy. */
@@ -47,8 +49,8 @@ export class NginxProxy extends pulumi.ComponentResource {
             restart: "unless-stopped",
             networksAdvanced: [{ name: args.networkName }],
             ports: [
-                { internal: 80, external: args.httpPort, protocol: "tcp" },
-                { internal: 443, external: args.httpsPort, protocol: "tcp" },
+                { internal: 80, external: args.httpPort, protocol: "tcp", ip: args.publishAddress },
+                { internal: 443, external: args.httpsPort, protocol: "tcp", ip: args.publishAddress },
             ],
             uploads: [
                 { file: PROXY_PATHS.config, content: this.config },

@@ -27,7 +27,8 @@ export function readStackConfig(): JitsiConfig {
     let config: JitsiConfig | undefined;
     const problems: ConfigProblem[] = [];
     try {
-        config = parseConfig(raw, namespace);
+        const storedAsSecret = Object.keys(raw).filter((key) => runtimeWithSecrets.isConfigSecret?.(`${prefix}${key}`) === true);
+        config = parseConfig(raw, namespace, new Date(), storedAsSecret);
     } catch (err) {
         if (!(err instanceof ConfigError)) {
             throw err;

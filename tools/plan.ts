@@ -31,7 +31,7 @@ function parseArguments(argv: readonly string[]): PlanArguments {
             if (!key || !file) {
                 throw new Error(`--secret expects KEY=FILE, such as --secret sshPrivateKey=$HOME/.ssh/id_ed25519\n${usage}`);
             }
-            secrets[key] = fs.readFileSync(file, "utf8");
+            secrets[key] = readSecretFile(key, file);
         } else if (!arg.startsWith("-") && stack === undefined) {
             stack = arg;
         } else {
@@ -42,6 +42,21 @@ function parseArguments(argv: readonly string[]): PlanArguments {
         throw new Error(`missing stack name\n${usage}`);
     }
     return { stack, out: out ?? path.join(path.relative(process.cwd(), REPOSITORY), "plan", stack), secrets };
+}
+
+/**
+ * Reads a secret from a file. A one-line file loses its final newline, as `echo value > file`
+ * adds one; a multi-line file such as a PEM key stays as it is, because OpenSSH needs the
+ * newline after a key's last line.
+ */
+function readSecretFile(key: string, file: string): string {
+    let text: string;
+    try {
+        text = fs.readFileSync(file, "utf8");
+    } catch (err) {
+        throw new Error(`--secret ${key}: cannot read ${file} (${(err as Error).message}); pass a readable file`);
+    }
+    return /^[^\n]*\n$/.test(text) ? text.slice(0, -1) : text;
 }
 
 // A plan folder contains this file, so that --out never deletes a folder that the plan did not write.

@@ -137,8 +137,8 @@ ${http2Directive ? "        http2 on;\n" : ""}        server_name ${options.doma
 
         set $prosody_upstream ${options.prosodyHost};
         set $web_upstream ${options.webHost};
-        set $jvb_upstream ${options.jvbHost};
-
+${options.colibriWebsocket ? `        set $jvb_upstream ${options.jvbHost};
+` : ""}
         # BOSH long-poll. proxy_pass without a URI forwards the path and query string unchanged,
         # so a JWT in ?token= reaches prosody.
         location = /http-bind {

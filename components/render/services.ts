@@ -46,6 +46,8 @@ export interface ServicesOptions {
     readonly timeZone: string;
     readonly advertiseIps: readonly string[];
     readonly jvbPort: number;
+    /** Host address that jvb's media port binds to; unset means every address. */
+    readonly publishAddress?: string;
     readonly configDir: string;
 }
 
@@ -59,7 +61,7 @@ export interface ServiceSpec {
     readonly passwordVariables: readonly PasswordName[];
     readonly alias: string;
     /** Published ports; only jvb publishes one. */
-    readonly ports: readonly { internal: number; external: number; protocol: "tcp" | "udp" }[];
+    readonly ports: readonly { internal: number; external: number; protocol: "tcp" | "udp"; ip?: string }[];
     readonly mounts: readonly { hostPath: string; containerPath: string }[];
     /** Command run as the container healthcheck; unset where the image ships none. */
     readonly healthcheck?: readonly string[];
@@ -122,7 +124,9 @@ export function renderServices(options: ServicesOptions): ServiceSpec[] {
         environment: sorted({ ...common, ...perService[service] }),
         passwordVariables: PASSWORD_VARIABLES[service],
         alias: SERVICE_ALIASES[service],
-        ports: service === "jvb" ? [{ internal: options.jvbPort, external: options.jvbPort, protocol: "udp" }] : [],
+        ports: service === "jvb"
+            ? [{ internal: options.jvbPort, external: options.jvbPort, protocol: "udp", ip: options.publishAddress }]
+            : [],
         mounts: CONFIG_MOUNTS
             .filter((mount) => mount.service === service)
             .map((mount) => ({ hostPath: `${options.configDir}/${mount.hostSubdir}`, containerPath: mount.containerPath })),

@@ -4,7 +4,6 @@
 //
 // Test-side adaptations, each applied where marked "Adaptation:" below:
 // - Jitsi and nginx images are replaced by the local stand-ins of test/e2e/standins.
-// - Ports are published on 127.0.0.1 only.
 // - Bind-mounted host paths are moved under a temporary directory owned by uid 1000.
 // - The network name gets a suffix with the run id, so it cannot collide with a real deployment.
 // Every other declared input is applied as declared, and an input that this file does not know
@@ -50,7 +49,7 @@ export interface DeclaredContainer {
     readonly imageReference: string;
     readonly envs: readonly string[];
     readonly networks: readonly { name: string; aliases: readonly string[] }[];
-    readonly ports: readonly { internal: number; external: number; protocol: string }[];
+    readonly ports: readonly { internal: number; external: number; protocol: string; ip?: string }[];
     readonly volumes: readonly { hostPath: string; containerPath: string; readOnly: boolean }[];
     readonly uploads: readonly { file: string; content: Buffer; mode: number }[];
     readonly healthcheck?: {
@@ -156,6 +155,7 @@ function declaredContainer(resource: RecordedResource, evaluation: Evaluation, c
                 internal: integer(port.internal, `${what}.ports[${index}].internal`),
                 external: integer(port.external, `${what}.ports[${index}].external`),
                 protocol: optionalText(port.protocol, `${what}.ports[${index}].protocol`) ?? "tcp",
+                ip: optionalText(port.ip, `${what}.ports[${index}].ip`),
             };
         }),
         volumes: list(inputs.volumes, `${what}.volumes`).map((item, index) => {
@@ -319,8 +319,10 @@ export class TestDeployment {
         for (const port of container.ports) {
             const key = `${port.internal}/${port.protocol}`;
             exposedPorts[key] = {};
-            // Adaptation: publish on loopback only, so the test machine exposes nothing to its network.
-            portBindings[key] = [...(portBindings[key] ?? []), { HostIp: "127.0.0.1", HostPort: String(port.external) }];
+            // The dev stack declares publishAddress 127.0.0.1; the suite never publishes beyond
+            // loopback, so any other declared address stops it here.
+            assert.strictEqual(port.ip, "127.0.0.1", `${container.name} publishes ${key} on ${String(port.ip)}, not on loopback`);
+            portBindings[key] = [...(portBindings[key] ?? []), { HostIp: port.ip, HostPort: String(port.external) }];
         }
 
         const endpoints: Record<string, { Aliases: string[] }> = {};

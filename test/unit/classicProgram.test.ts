@@ -13,7 +13,7 @@ function stdinValues(evaluation: Evaluation, step: string): string[] {
 describe("program in classic mode", () => {
     let classic: Evaluation;
     before(async () => {
-        classic = await evaluate(stackWith("dev", { installMode: "classic", advertiseIps: undefined }));
+        classic = await evaluate(stackWith("dev", { installMode: "classic", advertiseIps: undefined, publishAddress: undefined }));
     });
 
     it("declares no containers", () => {
@@ -52,6 +52,16 @@ describe("program in classic mode", () => {
         const [certificatePem, privateKeyPem] = stdinValues(classic, "certificate");
         assert.match(certificatePem, /BEGIN CERTIFICATE/);
         assert.match(privateKeyPem, /PRIVATE KEY/);
+    });
+
+    it("exports no advertised addresses", () => {
+        assert.deepStrictEqual(classic.outputs.advertisedIps, []);
+    });
+
+    it("exports the host's DNS record", async () => {
+        const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+        const remote = await evaluate(stackWith("prod", { installMode: "classic", advertiseIps: undefined, sshPrivateKey: key }, ["sshPrivateKey"]));
+        assert.deepStrictEqual(remote.outputs.dnsRecords, [{ name: "meet.example.org", type: "A", value: "203.0.113.10" }]);
     });
 
     it("keeps the hosts entry", () => {

@@ -30,7 +30,7 @@ describe("config validation", () => {
         { title: "domain with a scheme", raw: { ...LOCAL, domain: "https://meet.example.org" }, key: "domain", mentions: "scheme" },
         { title: "domain with a trailing dot", raw: { ...LOCAL, domain: "meet.example.org." }, key: "domain", mentions: "trailing" },
         { title: "domain with a trailing slash", raw: { ...LOCAL, domain: "meet.example.org/" }, key: "domain", mentions: "trailing" },
-        { title: "domain in upper case", raw: { ...LOCAL, domain: "Meet.Example.org" }, key: "domain", mentions: "meet.example.org" },
+        { title: "domain in upper case", raw: { ...LOCAL, domain: "Meet.Example.org" }, key: "domain", mentions: "lower case" },
         { title: "domain that is an IP", raw: { ...LOCAL, domain: "198.51.100.7" }, key: "domain", mentions: "IP address" },
         { title: "domain with one label", raw: { ...LOCAL, domain: "localhost" }, key: "domain", mentions: "two labels" },
         { title: "invalid advertised IP", raw: { ...LOCAL, advertiseIps: '["300.1.2.3"]' }, key: "advertiseIps", mentions: "300.1.2.3" },
@@ -65,6 +65,8 @@ describe("config validation", () => {
         { title: "classic mode with HTTPS port", raw: { ...LOCAL, installMode: "classic", httpsPort: "8443" }, key: "httpsPort", mentions: "installMode docker" },
         { title: "classic mode with image tag", raw: { ...LOCAL, installMode: "classic", imageTag: "stable-10000" }, key: "imageTag", mentions: "installMode docker" },
         { title: "classic mode with advertised IPs", raw: { ...LOCAL, installMode: "classic" }, key: "advertiseIps", mentions: "jitsi-videobridge2" },
+        { title: "publish address not an IP", raw: { ...LOCAL, publishAddress: "localhost" }, key: "publishAddress", mentions: "IPv4 or IPv6" },
+        { title: "classic mode with publish address", raw: { domain: "meet.example.org", installMode: "classic", publishAddress: "127.0.0.1" }, key: "publishAddress", mentions: "installMode docker" },
         { title: "boolean not true or false", raw: { ...LOCAL, firewall: "yes" }, key: "firewall", mentions: "true or false" },
     ];
 
@@ -108,6 +110,17 @@ describe("config validation", () => {
         assert.match(message, /jitsi-meet:tlsPrivateKey: invalid value \(secret, not shown\)/);
         assert.ok(!message.includes(good.keyPem.split("\n")[1]), "the private key appears in the error");
         assert.ok(!message.includes(good.certificatePem.split("\n")[1]), "the certificate appears in the error");
+    });
+
+    it("hides any value stored as a secret", () => {
+        let message = "";
+        try {
+            parseConfig({ ...LOCAL, domain: "Secret.Example.org" }, "jitsi-meet", new Date(), ["domain"]);
+        } catch (err) {
+            message = (err as Error).message;
+        }
+        assert.match(message, /jitsi-meet:domain: invalid value \(secret, not shown\)/);
+        assert.ok(!message.toLowerCase().includes("secret.example.org"), "the secret domain appears in the error");
     });
 
     it("applies defaults for a minimal local stack", () => {

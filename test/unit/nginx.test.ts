@@ -99,6 +99,7 @@ describe("nginx.conf renderer", () => {
 
     it("renders colibri only when asked", () => {
         assert.doesNotMatch(config, /colibri-ws/);
+        assert.doesNotMatch(config, /jvb_upstream/);
         const old = renderNginxConf({ ...OPTIONS, colibriWebsocket: true });
         assert.match(locationBlock(old, "~ ^/colibri-ws/"), /proxy_pass http:\/\/\$jvb_upstream:9090;/);
     });

@@ -74,8 +74,8 @@ describe("npm run plan", () => {
         const proxy = JSON.parse(first.files.get("containers/jitsi-meet-proxy.json") ?? "{}") as { image: string; ports: unknown[] };
         assert.strictEqual(proxy.image, "docker.io/library/nginx:1.28.0");
         assert.deepStrictEqual(proxy.ports, [
-            { external: 80, internal: 80, protocol: "tcp" },
-            { external: 443, internal: 443, protocol: "tcp" },
+            { external: 80, internal: 80, ip: "127.0.0.1", protocol: "tcp" },
+            { external: 443, internal: 443, ip: "127.0.0.1", protocol: "tcp" },
         ]);
         const prosody = JSON.parse(first.files.get("containers/jitsi-meet-prosody.json") ?? "{}") as { image: string; ports: unknown[] };
         assert.strictEqual(prosody.image, "ghcr.io/jitsi/prosody:stable-11146");

@@ -137,15 +137,25 @@ describe("program on the dev stack", () => {
     it("publishes only 80, 443 and 10000/udp", () => {
         const published: string[] = [];
         for (const resource of resourcesOfType(dev, CONTAINER)) {
-            for (const port of (resource.inputs.ports ?? []) as { internal: number; external: number; protocol: string }[]) {
-                published.push(`${resource.inputs.name as string} ${port.external}/${port.protocol}->${port.internal}`);
+            for (const port of (resource.inputs.ports ?? []) as { internal: number; external: number; protocol: string; ip?: string }[]) {
+                published.push(`${resource.inputs.name as string} ${port.ip ?? "*"}:${port.external}/${port.protocol}->${port.internal}`);
             }
         }
+        // The dev stack sets publishAddress to 127.0.0.1, so only the machine itself reaches it.
         assert.deepStrictEqual(published.sort(), [
-            "jitsi-meet-jvb 10000/udp->10000",
-            "jitsi-meet-proxy 443/tcp->443",
-            "jitsi-meet-proxy 80/tcp->80",
+            "jitsi-meet-jvb 127.0.0.1:10000/udp->10000",
+            "jitsi-meet-proxy 127.0.0.1:443/tcp->443",
+            "jitsi-meet-proxy 127.0.0.1:80/tcp->80",
         ]);
+    });
+
+    it("publishes on every address by default", async () => {
+        const evaluation = await evaluate(stackWith("dev", { publishAddress: undefined }));
+        for (const resource of resourcesOfType(evaluation, CONTAINER)) {
+            for (const port of (resource.inputs.ports ?? []) as { ip?: string }[]) {
+                assert.strictEqual(port.ip, undefined, `${resource.name} binds to ${String(port.ip)}`);
+            }
+        }
     });
 
     it("puts containers on one network with aliases", () => {
