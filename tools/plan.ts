@@ -45,9 +45,9 @@ function parseArguments(argv: readonly string[]): PlanArguments {
 }
 
 /**
- * Reads a secret from a file. A one-line file loses its final newline, as `echo value > file`
- * adds one; a multi-line file such as a PEM key stays as it is, because OpenSSH needs the
- * newline after a key's last line.
+ * Reads a secret from a file. A one-line file loses the final newline that `echo value > file`
+ * adds. A multi-line file such as a PEM key stays as it is, because OpenSSH needs the newline
+ * after a key's last line.
  */
 function readSecretFile(key: string, file: string): string {
     let text: string;
