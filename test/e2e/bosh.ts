@@ -5,26 +5,13 @@ import * as crypto from "crypto";
 
 import { type Element, parse } from "ltx";
 
-import { request } from "./clients";
+import { request, type XmppLoginOptions } from "./clients";
 
 const NS_HTTPBIND = "http://jabber.org/protocol/httpbind";
 const NS_XBOSH = "urn:xmpp:xbosh";
 const NS_STREAMS = "http://etherx.jabber.org/streams";
 const NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl";
 const NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind";
-
-export interface BoshLoginOptions {
-    /** BOSH endpoint, such as https://chat.jitsi.org/http-bind. */
-    readonly url: string;
-    /** Public domain that the client resolves to 127.0.0.1. */
-    readonly domain: string;
-    /** PEM CA certificate to trust. */
-    readonly ca: string;
-    /** XMPP host of the account, such as auth.meet.jitsi. */
-    readonly xmppHost: string;
-    readonly username: string;
-    readonly password: string;
-}
 
 /** The HTTP status of a BOSH request that did not return 200. */
 export class BoshHttpError extends Error {
@@ -59,7 +46,7 @@ class BoshSession {
     /** Stanzas received but not yet consumed. */
     private readonly inbox: Element[] = [];
 
-    constructor(private readonly options: BoshLoginOptions) {}
+    constructor(private readonly options: XmppLoginOptions) {}
 
     private async post(attributes: Record<string, string>, payload = ""): Promise<Element> {
         const attrs = {
@@ -169,7 +156,7 @@ async function authenticateScramSha1(session: BoshSession, username: string, pas
  * Logs in over BOSH with SCRAM-SHA-1, binds a resource, ends the session and returns the bound
  * JID. Raises BoshHttpError when the endpoint returns a status other than 200.
  */
-export async function boshLogin(options: BoshLoginOptions): Promise<string> {
+export async function boshLogin(options: XmppLoginOptions): Promise<string> {
     const session = new BoshSession(options);
     await session.create();
     try {

@@ -10,6 +10,20 @@ import * as tls from "tls";
 /** Address that the published ports listen on. */
 export const LOOPBACK = "127.0.0.1";
 
+/** Account and endpoint of an XMPP login through the proxy, over BOSH or websocket. */
+export interface XmppLoginOptions {
+    /** Endpoint URL, such as https://chat.jitsi.org/http-bind or wss://chat.jitsi.org/xmpp-websocket. */
+    readonly url: string;
+    /** Public domain that the client resolves to 127.0.0.1. */
+    readonly domain: string;
+    /** PEM CA certificate to trust; Node's built-in list is not used. */
+    readonly ca: string;
+    /** XMPP host of the account, such as auth.meet.jitsi. */
+    readonly xmppHost: string;
+    readonly username: string;
+    readonly password: string;
+}
+
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
 /** A `lookup` function for net/tls/http options that maps `domain` to 127.0.0.1. */

@@ -3,20 +3,7 @@
 import { client, xml } from "@xmpp/client";
 import WebSocket from "ws";
 
-import { pinnedLookup } from "./clients";
-
-export interface WebsocketLoginOptions {
-    /** Websocket endpoint, such as wss://chat.jitsi.org/xmpp-websocket. */
-    readonly url: string;
-    /** Public domain that the client resolves to 127.0.0.1. */
-    readonly domain: string;
-    /** PEM CA certificate to trust; Node's built-in list is not used. */
-    readonly ca: string;
-    /** XMPP host of the account, such as auth.meet.jitsi. */
-    readonly xmppHost: string;
-    readonly username: string;
-    readonly password: string;
-}
+import { pinnedLookup, type XmppLoginOptions } from "./clients";
 
 export interface WebsocketSession {
     /** Full JID that the server bound. */
@@ -48,7 +35,7 @@ function installPinnedWebSocket(domain: string, ca: string): () => void {
 }
 
 /** Logs in, pings the server, closes the stream and returns what the server sent. */
-export async function websocketLogin(options: WebsocketLoginOptions): Promise<WebsocketSession> {
+export async function websocketLogin(options: XmppLoginOptions): Promise<WebsocketSession> {
     const restore = installPinnedWebSocket(options.domain, options.ca);
     const xmpp = client({
         service: options.url,
