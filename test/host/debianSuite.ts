@@ -22,8 +22,8 @@ export interface DebianSuite {
 
 /**
  * Registers `before` and `after` hooks in the current `describe` block. `before` starts dockerd
- * when none runs, builds or reuses the images and creates the network; `after` removes the network
- * and stops dockerd only when this suite started it.
+ * when none runs, builds or reuses the images and creates the network. `after` removes the
+ * network, and stops dockerd only when this suite started it.
  */
 export function useDebianSuite(networkPrefix: string): DebianSuite {
     const suite: DebianSuite = { network: `${networkPrefix}-${process.pid}`, images: new Map() };

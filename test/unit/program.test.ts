@@ -60,7 +60,7 @@ describe("program on the dev stack", () => {
     });
 
     it("reruns a changed script in place", () => {
-        // The engine runs `update` when an input changes and nothing when none does; an update
+        // The engine runs `update` when an input changes and nothing when none does. An update
         // that equals create reruns the new script without the old delete script.
         for (const command of resourcesOfType(dev, "command:local:Command")) {
             assert.strictEqual(command.inputs.update, command.inputs.create, `${command.name} update differs from create`);

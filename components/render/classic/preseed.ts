@@ -23,8 +23,8 @@ export const OWN_CERTIFICATE_CHOICE = "I want to use my own certificate";
  * Returns the answers that let the Jitsi packages install without questions. Each question is
  * set for every package that reads it, so that each one finds its value.
  *
- * jitsi-meet/jvb-hostname is never set: jitsi-meet-web-config's postinst stores the hostname
- * there after its first configuration, and when it finds a non-empty value equal to
+ * jitsi-meet/jvb-hostname is never set. jitsi-meet-web-config's postinst stores the hostname
+ * there after its first configuration. When it finds a non-empty value equal to
  * jitsi-videobridge/jvb-hostname, it treats the host as configured and writes neither the nginx
  * site nor the certificate paths (debian/jitsi-meet-web-config.postinst in jitsi/jitsi-meet).
  */
